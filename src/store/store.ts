@@ -1,0 +1,44 @@
+// The Store interface: the only thing the town layer knows about persistence.
+//
+// Records live in named collections, keyed by string id, as plain JSON values.
+// A transaction is a *synchronous* function: it runs alone (Node is
+// single-threaded and nothing awaits inside it), sees its own writes, and its
+// writes are applied all together or not at all (a throw discards them).
+// `transact` resolves only once the writes are durable as the store promises
+// (for the journal store with durability "always": after fdatasync), so a
+// caller that awaits it before answering never acknowledges a lost write.
+//
+// A Redis-backed store can implement this by keeping a write-through mirror of
+// the records in memory (single writer per town), so routes and town logic do
+// not change.
+
+export type Collection = 'agents' | 'tasks' | 'messages' | 'idempotency' | 'meta';
+
+export const COLLECTIONS: readonly Collection[] = ['agents', 'tasks', 'messages', 'idempotency', 'meta'];
+
+/** Any JSON value we store. Records are objects; `meta` may hold scalars. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+export interface ReadTx {
+  get<T = unknown>(collection: Collection, id: string): T | undefined;
+  /** Every record of a collection, in insertion order (an update keeps its place). */
+  list<T = unknown>(collection: Collection): T[];
+  count(collection: Collection): number;
+}
+
+export interface WriteTx extends ReadTx {
+  put(collection: Collection, id: string, value: unknown): void;
+  delete(collection: Collection, id: string): void;
+}
+
+export interface Store {
+  /** Run `fn` as one atomic transaction; resolves with its result once durable. */
+  transact<T>(fn: (tx: WriteTx) => T): Promise<T>;
+  /**
+   * Run a read-only view. Resolves after every write the view could see is
+   * durable, so a client is never shown data that a crash could still take back.
+   */
+  read<T>(fn: (tx: ReadTx) => T): Promise<T>;
+  /** Flush what is pending and release files and locks. Idempotent. */
+  close(): Promise<void>;
+}
