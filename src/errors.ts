@@ -6,8 +6,9 @@
 // header, a token or an exception message from a library into it.
 
 export const ERROR_TABLE = {
-  'auth.missing': { status: 401, title: 'Unauthorized' },
-  'auth.invalid': { status: 401, title: 'Unauthorized' },
+  // One code for every 401: the client must not learn why (missing, wrong,
+  // expired, disabled); the reason goes to the audit log and metrics only.
+  'auth.unauthorized': { status: 401, title: 'Unauthorized' },
   'scope.denied': { status: 403, title: 'Forbidden' },
   'rate.limited': { status: 429, title: 'Too Many Requests' },
   'auth.busy': { status: 503, title: 'Service Unavailable' },

@@ -1,0 +1,80 @@
+// The audit log: one line per event on stdout, in the text format the product
+// has always documented, or as JSON objects.
+//
+// Security: events are built from an allow-list of fields (never from header
+// objects), the path never includes the query string, and every quoted value
+// is JSON-escaped, so a path with quotes or newlines cannot forge a line.
+import { isoTime, type Clock } from '../clock.js';
+import type { LogFormat } from '../config/config.js';
+
+export interface AuditEvent {
+  requestId: string;
+  principal: string;
+  scopes: readonly string[];
+  method: string;
+  /** The request path without its query string. */
+  path: string;
+  status: number;
+  durationMs: number;
+  remoteAddr: string;
+  /** Why authentication or authorization failed (never a secret). */
+  reason?: string;
+}
+
+export type AuditResult = 'success' | 'denied' | 'error';
+
+export interface AuditLogger {
+  log(event: AuditEvent): void;
+}
+
+export function auditResult(status: number): AuditResult {
+  if (status === 401 || status === 403 || status === 429) return 'denied';
+  return status >= 400 ? 'error' : 'success';
+}
+
+const MESSAGES: Record<AuditResult, string> = {
+  success: 'operation completed',
+  denied: 'operation denied',
+  error: 'operation failed',
+};
+
+function q(value: string): string {
+  return JSON.stringify(value);
+}
+
+export function formatAuditLine(event: AuditEvent, format: LogFormat, time: string): string {
+  const result = auditResult(event.status);
+  const level = result === 'success' ? 'INFO' : 'WARN';
+  const durationMs = Math.round(event.durationMs * 10) / 10;
+  if (format === 'json') {
+    return JSON.stringify({
+      time,
+      level,
+      msg: MESSAGES[result],
+      request_id: event.requestId,
+      principal: event.principal,
+      scopes: event.scopes.join(','),
+      method: event.method,
+      path: event.path,
+      status: event.status,
+      result,
+      duration_ms: durationMs,
+      remote_addr: event.remoteAddr,
+      ...(event.reason === undefined ? {} : { reason: event.reason }),
+    });
+  }
+  return (
+    `${time} ${level} audit: ${MESSAGES[result]} request_id=${q(event.requestId)} principal=${q(event.principal)} ` +
+    `scopes=${q(event.scopes.join(','))} method=${q(event.method)} path=${q(event.path)} status=${event.status} ` +
+    `result=${q(result)} duration_ms=${durationMs} remote_addr=${q(event.remoteAddr)}` +
+    (event.reason === undefined ? '' : ` reason=${q(event.reason)}`)
+  );
+}
+
+export function createAuditLogger(format: LogFormat, write: (line: string) => void, clock: Clock): AuditLogger {
+  return {
+    log(event) {
+      write(formatAuditLine(event, format, isoTime(clock.now())) + '\n');
+    },
+  };
+}

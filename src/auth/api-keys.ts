@@ -1,0 +1,157 @@
+// Verifies a presented API key against the configured Argon2id hashes, with a
+// verified-credential cache so Argon2 runs once per key per TTL, not once per
+// request.
+//
+// Security notes:
+// - Cache entries are keyed by HMAC-SHA256(per-process random key, secret), so
+//   the cache never holds a secret or a plain hash of one.
+// - Key ids are compared with timingSafeEqual over SHA-256 digests, against
+//   every key without early exit; an unknown Basic key id runs Argon2 against a
+//   dummy hash with the first key's parameters, so it costs the same as a wrong
+//   token (no key-id oracle).
+// - Recent failures are cached too, so replaying a wrong key does not buy
+//   Argon2 time; they still count against the failure limiter upstream.
+import { createHmac, randomBytes, timingSafeEqual, createHash } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import type { ApiKeyConfig } from '../config/config.js';
+import { hashToken, parseArgon2idPhc, verifyToken, DEFAULT_HASH_PARAMS } from './argon2-hash.js';
+import type { Argon2Gate } from './argon2-gate.js';
+import type { Credential } from './credentials.js';
+import type { Principal } from './principal.js';
+import { effectiveScopes } from './scopes.js';
+
+export type AuthFailureReason = 'malformed' | 'unknown_key' | 'wrong_secret' | 'expired' | 'disabled';
+
+export type ApiKeyOutcome =
+  | { ok: true; principal: Principal }
+  | { ok: false; reason: AuthFailureReason }
+  /** The Argon2 gate was full: answer 503, do not count a failure. */
+  | { ok: false; reason: 'busy' };
+
+export interface ApiKeyVerifierOptions {
+  keys: readonly ApiKeyConfig[];
+  clock: Clock;
+  cacheTtlMs: number;
+  gate: Argon2Gate;
+  onArgon2?: () => void;
+  onCacheHit?: () => void;
+  maxCacheEntries?: number;
+}
+
+export interface ApiKeyVerifier {
+  verifyApiKey(credential: Exclude<Credential, { kind: 'none' }>): Promise<ApiKeyOutcome>;
+}
+
+const FAILURE_TTL_MS = 60_000;
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/** A bounded TTL map: oldest entries go first once full. */
+class TtlCache<V> {
+  private readonly entries = new Map<string, { value: V; expiresAt: number }>();
+  constructor(private readonly max: number) {}
+  get(key: string, now: number): V | undefined {
+    const e = this.entries.get(key);
+    if (e === undefined) return undefined;
+    if (e.expiresAt <= now) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return e.value;
+  }
+  set(key: string, value: V, expiresAt: number): void {
+    this.entries.delete(key);
+    this.entries.set(key, { value, expiresAt });
+    if (this.entries.size > this.max) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+  }
+}
+
+export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise<ApiKeyVerifier> {
+  const { keys, clock, cacheTtlMs, gate } = opts;
+  const hmacKey = randomBytes(32);
+  const idDigests = keys.map((k) => digest(k.id));
+  const successes = new TtlCache<number>(opts.maxCacheEntries ?? 10_000);
+  const failures = new TtlCache<AuthFailureReason>(opts.maxCacheEntries ?? 10_000);
+  const first = keys[0] === undefined ? undefined : parseArgon2idPhc(keys[0].hash);
+  const dummyParams = first === undefined || typeof first === 'string' ? DEFAULT_HASH_PARAMS : first;
+  const dummyHash = await hashToken(randomBytes(24).toString('base64'), dummyParams);
+
+  function cacheKeyOf(c: Exclude<Credential, { kind: 'none' | 'malformed' }>): string {
+    const scope = c.kind === 'basic' ? `basic\0${c.keyId}` : 'token';
+    return createHmac('sha256', hmacKey).update(scope).update('\0').update(c.token).digest('base64');
+  }
+
+  /** Index of the key whose id matches, comparing against all keys. */
+  function findKeyById(keyId: string): number {
+    const presented = digest(keyId);
+    let found = -1;
+    idDigests.forEach((d, i) => {
+      if (timingSafeEqual(d, presented) && keys[i]!.named) found = i;
+    });
+    return found;
+  }
+
+  function judge(index: number): ApiKeyOutcome {
+    const key = keys[index]!;
+    if (key.disabled) return { ok: false, reason: 'disabled' };
+    if (key.expiresAt !== null && key.expiresAt <= clock.now()) return { ok: false, reason: 'expired' };
+    return { ok: true, principal: { id: key.id, scopes: effectiveScopes(key.scopes) } };
+  }
+
+  async function runArgon2(candidates: number[], token: string): Promise<number | null | 'busy'> {
+    const result = await gate.run(async () => {
+      if (candidates.length === 0) {
+        opts.onArgon2?.();
+        await verifyToken(dummyHash, token);
+        return -1;
+      }
+      for (const i of candidates) {
+        opts.onArgon2?.();
+        if (await verifyToken(keys[i]!.hash, token)) return i;
+      }
+      return -1;
+    });
+    if (result === null) return 'busy';
+    return result === -1 ? null : result;
+  }
+
+  return {
+    async verifyApiKey(credential) {
+      if (credential.kind === 'malformed') return { ok: false, reason: 'malformed' };
+      const now = clock.now();
+      const cacheKey = cacheKeyOf(credential);
+      const hit = successes.get(cacheKey, now);
+      if (hit !== undefined) {
+        opts.onCacheHit?.();
+        return judge(hit);
+      }
+      const failed = failures.get(cacheKey, now);
+      if (failed !== undefined) {
+        opts.onCacheHit?.();
+        return { ok: false, reason: failed };
+      }
+      let candidates: number[];
+      if (credential.kind === 'basic') {
+        const i = findKeyById(credential.keyId);
+        candidates = i === -1 ? [] : [i];
+      } else {
+        candidates = keys.map((_, i) => i);
+      }
+      const matched = await runArgon2(candidates, credential.token);
+      if (matched === 'busy') return { ok: false, reason: 'busy' };
+      const after = clock.now();
+      if (matched === null) {
+        const reason: AuthFailureReason = credential.kind === 'basic' && candidates.length === 0 ? 'unknown_key' : 'wrong_secret';
+        failures.set(cacheKey, reason, after + Math.min(FAILURE_TTL_MS, Math.max(cacheTtlMs, 1000)));
+        return { ok: false, reason };
+      }
+      if (cacheTtlMs > 0) successes.set(cacheKey, matched, after + cacheTtlMs);
+      return judge(matched);
+    },
+  };
+}

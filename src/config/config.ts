@@ -1,0 +1,84 @@
+// The one validated configuration the server runs with. Built by loadConfig
+// from flags > environment > tinytown.toml > these defaults; every field here
+// has been checked, so nothing downstream re-validates.
+import { cpus } from 'node:os';
+import type { Scope } from '../auth/scopes.js';
+
+export type AuthMode = 'none' | 'api_key' | 'oidc';
+export type LogFormat = 'text' | 'json';
+export type Durability = 'always' | 'none';
+
+export interface ApiKeyConfig {
+  /** The key id; `api_key` for the unnamed single key. */
+  id: string;
+  /** Whether the id was configured (only named keys can be used with Basic). */
+  named: boolean;
+  /** Argon2id PHC string. */
+  hash: string;
+  scopes: readonly Scope[];
+  /** Epoch ms, or null for no expiry. */
+  expiresAt: number | null;
+  disabled: boolean;
+}
+
+export interface AuthConfig {
+  mode: AuthMode;
+  keys: readonly ApiKeyConfig[];
+  allowWeakHashes: boolean;
+  verifyCacheTtlSecs: number;
+  maxFailedAttemptsPerMinute: number;
+  argon2MaxConcurrency: number;
+  argon2MaxQueue: number;
+}
+
+export interface TownSettings {
+  name: string;
+  defaultCli: string;
+  maxAgents: number;
+  heartbeatTimeoutSecs: number;
+}
+
+export interface Config {
+  /** Absolute path of the tinytown.toml read, or null on built-in defaults. */
+  configPath: string | null;
+  bind: string;
+  port: number;
+  requestTimeoutMs: number;
+  maxBodyBytes: number;
+  trustProxy: boolean;
+  verbose: boolean;
+  auth: AuthConfig;
+  log: { format: LogFormat };
+  store: { path: string; durability: Durability; compactAfterBytes: number };
+  town: TownSettings;
+}
+
+export const DEFAULTS = {
+  bind: '127.0.0.1',
+  port: 8787,
+  requestTimeoutMs: 30_000,
+  maxBodyBytes: 1024 * 1024,
+  verifyCacheTtlSecs: 300,
+  maxFailedAttemptsPerMinute: 20,
+  argon2MaxConcurrency: Math.max(1, cpus().length),
+  argon2MaxQueue: 64,
+  heartbeatTimeoutSecs: 120,
+  defaultCli: 'claude',
+  maxAgents: 10,
+  compactAfterBytes: 64 * 1024 * 1024,
+  storeDir: '.townhall',
+} as const;
+
+/** A start-up refusal: one line saying what is wrong and how to fix it. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOOPBACK_V4 = /^127(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+export function isLoopback(bind: string): boolean {
+  return bind === 'localhost' || bind === '::1' || bind === '[::1]' || LOOPBACK_V4.test(bind);
+}
