@@ -1,0 +1,44 @@
+// Reads a JSON request body, bounded: it refuses a declared Content-Length over
+// the limit before reading a byte, and stops reading as soon as a streamed body
+// passes the limit. Called only after authentication and authorization.
+import type { IncomingMessage } from 'node:http';
+import { HttpError } from '../errors.js';
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return length !== '0';
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  if (!hasBody(req)) return undefined;
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > maxBytes) throw new HttpError('body.too_large', `The request body must be at most ${maxBytes} bytes.`);
+  const type = req.headers['content-type'];
+  if (type === undefined || !JSON_TYPE.test(type)) {
+    throw new HttpError('body.unsupported_media_type', 'The request body must be JSON (Content-Type: application/json).');
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    total += buf.length;
+    if (total > maxBytes) throw new HttpError('body.too_large', `The request body must be at most ${maxBytes} bytes.`);
+    chunks.push(buf);
+  }
+  if (total === 0) return undefined;
+  let text: string;
+  try {
+    text = utf8.decode(Buffer.concat(chunks, total));
+  } catch {
+    throw new HttpError('body.malformed_json', 'The request body is not valid UTF-8.');
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new HttpError('body.malformed_json', 'The request body is not valid JSON.');
+  }
+}

@@ -1,0 +1,58 @@
+// Writes responses: JSON bodies and RFC 7807 problem bodies. This is the one
+// place an HttpError becomes HTTP; handlers never pick statuses ad hoc.
+//
+// Security: a problem's `detail` is always a string we wrote. Unknown errors
+// become a fixed 500 body; their cause is logged by the caller, never sent.
+import type { ServerResponse } from 'node:http';
+import { ERROR_TABLE, HttpError, problemType } from '../errors.js';
+
+export interface ProblemContext {
+  requestId: string;
+  /** Offer `Basic realm` on 401 (some key has an id). */
+  basicPossible: boolean;
+  isHead: boolean;
+}
+
+export function toHttpError(err: unknown): HttpError {
+  return err instanceof HttpError ? err : new HttpError('server.internal', 'An unexpected error occurred; the request id identifies it in the server log.');
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, isHead: boolean, headers: Record<string, string | string[]> = {}, contentType = 'application/json; charset=utf-8'): void {
+  if (res.headersSent) return;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  if (status === 204 || body === undefined) {
+    res.writeHead(status);
+    res.end();
+    return;
+  }
+  const payload = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Content-Length', payload.length);
+  res.writeHead(status);
+  res.end(isHead ? undefined : payload);
+}
+
+export function sendProblem(res: ServerResponse, error: HttpError, ctx: ProblemContext): void {
+  const { code, extras } = error;
+  const headers: Record<string, string | string[]> = {};
+  if (error.status === 401) {
+    headers['WWW-Authenticate'] = ctx.basicPossible ? ['Bearer realm="townhall"', 'Basic realm="townhall"'] : 'Bearer realm="townhall"';
+  }
+  if (code === 'scope.denied' && extras.required_scope !== undefined) {
+    headers['WWW-Authenticate'] = `Bearer realm="townhall", error="insufficient_scope", scope="${extras.required_scope}"`;
+  }
+  if (extras.retry_after_secs !== undefined) headers['Retry-After'] = String(extras.retry_after_secs);
+  if (extras.allow !== undefined) headers['Allow'] = extras.allow.join(', ');
+  const body = {
+    type: problemType(code),
+    title: ERROR_TABLE[code].title,
+    status: error.status,
+    detail: error.detail,
+    request_id: ctx.requestId,
+    ...(extras.errors === undefined ? {} : { errors: extras.errors }),
+    ...(extras.required_scope === undefined ? {} : { required_scope: extras.required_scope }),
+    ...(extras.current_state === undefined ? {} : { current_state: extras.current_state }),
+    ...(extras.retry_after_secs === undefined ? {} : { retry_after_secs: extras.retry_after_secs }),
+  };
+  sendJson(res, error.status, body, ctx.isHead, headers, 'application/problem+json; charset=utf-8');
+}

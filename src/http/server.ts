@@ -1,0 +1,65 @@
+// The node:http server around the pipeline: socket limits, listening, and a
+// graceful stop (stop accepting, end long-polls, let in-flight requests finish
+// within a bounded wait, then cut what is left).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Pipeline } from './pipeline.js';
+
+export interface RunningServer {
+  readonly server: Server;
+  readonly port: number;
+  readonly address: string;
+  /** Graceful stop; resolves when every connection is closed. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface ListenOptions {
+  bind: string;
+  port: number;
+  requestTimeoutMs: number;
+}
+
+export async function startHttpServer(pipeline: Pipeline, opts: ListenOptions): Promise<RunningServer> {
+  const server = createServer(
+    {
+      // Header and request-receipt bounds: slow or huge headers cannot pin a socket.
+      maxHeaderSize: 16 * 1024,
+      headersTimeout: Math.min(60_000, opts.requestTimeoutMs + 1000),
+      requestTimeout: opts.requestTimeoutMs + 1000,
+      keepAliveTimeout: 5000,
+    },
+    (req, res) => {
+      void pipeline.handle(req, res);
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.bind.replace(/^\[(.*)\]$/, '$1'), () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const info = server.address() as AddressInfo;
+  let closing: Promise<void> | null = null;
+
+  return {
+    server,
+    port: info.port,
+    address: info.address,
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        pipeline.beginShutdown();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const deadline = Date.now() + graceMs;
+        while (pipeline.inFlight > 0 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 20));
+          server.closeIdleConnections();
+        }
+        server.closeAllConnections();
+        await closed;
+      })();
+      return closing;
+    },
+  };
+}
