@@ -1,0 +1,94 @@
+// `townhall`: parse flags, load the config, start the server, and stop it
+// gracefully on SIGTERM/SIGINT. Start-up refusals print one line on stderr
+// saying what is wrong and exit 1; bad usage exits 2.
+import { parseArgs } from 'node:util';
+import { systemClock } from '../clock.js';
+import { ConfigError } from '../config/config.js';
+import { loadConfig, type ConfigFlags } from '../config/load-config.js';
+import { startTownhall } from '../main.js';
+import { VERSION } from '../version.js';
+
+export const USAGE = `Usage: townhall [options]
+
+Serves the Townhall REST API for a Tinytown town.
+
+Options:
+  --config PATH   read this tinytown.toml
+  --town DIR      read DIR/tinytown.toml
+  --bind IP       address to listen on (default 127.0.0.1)
+  --port N        port to listen on (default 8787; 0 picks a free port)
+  --verbose       log debug messages
+  --help          show this help
+  --version       show the version
+
+Without --config/--town, ./tinytown.toml is read if it exists.
+Environment: TOWNHALL_BIND, TOWNHALL_PORT, TOWNHALL_AUTH_MODE, TOWNHALL_API_KEY_ID,
+TOWNHALL_API_TOKEN_HASH, TOWNHALL_API_KEY_SCOPES, TOWNHALL_LOG_FORMAT.
+`;
+
+export async function runTownhall(argv: string[]): Promise<number> {
+  let values: ConfigFlags & { help?: boolean; version?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string' },
+        town: { type: 'string' },
+        bind: { type: 'string' },
+        port: { type: 'string' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean' },
+        version: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    process.stderr.write(`townhall: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help === true) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.version === true) {
+    process.stdout.write(`townhall ${VERSION}\n`);
+    return 0;
+  }
+  if (values.config !== undefined && values.town !== undefined) {
+    process.stderr.write(`townhall: give either --config or --town, not both\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const { config, warnings } = loadConfig({ flags: values, env: process.env, cwd: process.cwd() });
+    const townhall = await startTownhall(
+      config,
+      { audit: (line) => process.stdout.write(line), log: (line) => process.stderr.write(line) },
+      systemClock,
+      warnings,
+    );
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string): void => {
+        townhall.logger.info(`${signal} received; finishing in-flight requests`);
+        townhall.close().then(resolve, (err: unknown) => {
+          townhall.logger.error('error while stopping', err);
+          resolve();
+        });
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    townhall.logger.info('stopped');
+    return 0;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof ConfigError || (err as Error).name === 'StoreOpenError') {
+      process.stderr.write(`townhall: ${(err as Error).message}\n`);
+    } else if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      process.stderr.write(`townhall: cannot listen (${code}); choose another --bind/--port\n`);
+    } else {
+      process.stderr.write(`townhall: failed to start: ${(err as Error).stack ?? String(err)}\n`);
+    }
+    return 1;
+  }
+}

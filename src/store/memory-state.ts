@@ -1,0 +1,187 @@
+// The in-memory core shared by every Store: one ordered Map per collection,
+// plus the transaction machinery (an overlay of a transaction's own writes,
+// turned into a list of operations only when the function returns).
+//
+// `run` never touches the committed state; the caller applies the returned
+// operations with `apply` once it has recorded them (the journal store encodes
+// the record first, so a failure there cannot leave memory ahead of the log).
+//
+// Safety:
+// - Values are copied through JSON on `put` and deep-frozen, so later changes
+//   to the caller's object, or to anything `get`/`list` hands out, can never
+//   reach stored state (mutating a returned value throws in strict mode). The
+//   JSON text is kept on the operation so the journal does not stringify twice.
+// - A transaction function that returns a promise is rejected: writes made
+//   after an `await` would otherwise silently escape the transaction.
+// - A transaction handle is dead once its function returns, and a transaction
+//   cannot start inside another one.
+import { COLLECTIONS, type Collection, type ReadTx, type WriteTx } from './store.js';
+
+/** One committed change. `json` is the put value's JSON text when it came from a transaction. */
+export type StoreOp =
+  | { kind: 'put'; collection: Collection; id: string; value: unknown; json?: string }
+  | { kind: 'delete'; collection: Collection; id: string };
+
+/** A transaction's write, as the overlay tracks it; `value` undefined means deleted. */
+interface Pending {
+  value: unknown;
+  json: string;
+  /** True when this id must land at the end of the collection (new, or deleted then put again). */
+  fresh: boolean;
+}
+
+export interface MemoryState {
+  /** A read view of the committed state; stateless, so one object serves every read. */
+  readonly view: ReadTx;
+  /** Run `fn` against an overlay; returns its result and the operations to apply. Throws what `fn` throws. */
+  run<T>(fn: (tx: WriteTx) => T): { result: T; ops: StoreOp[] };
+  apply(ops: readonly StoreOp[]): void;
+  /** Committed records of one collection in order, for snapshots. */
+  entries(collection: Collection): IterableIterator<[string, unknown]>;
+}
+
+export function createMemoryState(): MemoryState {
+  const data = new Map<Collection, Map<string, unknown>>(COLLECTIONS.map((c) => [c, new Map()]));
+  let running = false;
+
+  function table(collection: Collection): Map<string, unknown> {
+    const map = data.get(collection);
+    if (map === undefined) throw new TypeError(`unknown collection ${JSON.stringify(String(collection))}`);
+    return map;
+  }
+
+  const view: ReadTx = {
+    get: <T>(collection: Collection, id: string) => table(collection).get(id) as T | undefined,
+    list: <T>(collection: Collection) => Array.from(table(collection).values()) as T[],
+    count: (collection: Collection) => table(collection).size,
+  };
+
+  function run<T>(fn: (tx: WriteTx) => T): { result: T; ops: StoreOp[] } {
+    if (running) throw new Error('a transaction cannot start inside another transaction');
+    const overlay = new Map<Collection, Map<string, Pending>>();
+    let open = true;
+
+    const live = (): void => {
+      if (!open) throw new Error('this transaction has already finished');
+    };
+    const layer = (collection: Collection): Map<string, Pending> | undefined => overlay.get(collection);
+
+    const tx: WriteTx = {
+      get<V>(collection: Collection, id: string): V | undefined {
+        live();
+        const own = layer(collection)?.get(id);
+        return (own !== undefined ? own.value : table(collection).get(id)) as V | undefined;
+      },
+      list<V>(collection: Collection): V[] {
+        live();
+        const base = table(collection);
+        const own = layer(collection);
+        if (own === undefined) return Array.from(base.values()) as V[];
+        const out: unknown[] = [];
+        for (const [id, value] of base) {
+          const p = own.get(id);
+          if (p === undefined) out.push(value);
+          else if (p.value !== undefined && !p.fresh) out.push(p.value);
+        }
+        for (const p of own.values()) if (p.fresh && p.value !== undefined) out.push(p.value);
+        return out as V[];
+      },
+      count(collection: Collection): number {
+        live();
+        const base = table(collection);
+        let n = base.size;
+        for (const [id, p] of layer(collection) ?? []) n += (p.value !== undefined ? 1 : 0) - (base.has(id) ? 1 : 0);
+        return n;
+      },
+      put(collection: Collection, id: string, value: unknown): void {
+        live();
+        const base = table(collection);
+        if (typeof id !== 'string') throw new TypeError('record id must be a string');
+        const json = JSON.stringify(value);
+        if (json === undefined) throw new TypeError('record value must be JSON-serialisable');
+        const frozen = deepFreeze(JSON.parse(json));
+        let own = overlay.get(collection);
+        if (own === undefined) overlay.set(collection, (own = new Map()));
+        const prev = own.get(id);
+        if (prev !== undefined && prev.value !== undefined) {
+          // An update within the transaction keeps the position the id already has.
+          prev.value = frozen;
+          prev.json = json;
+        } else if (prev !== undefined) {
+          // Deleted earlier in this transaction: re-insert at the end, as delete+put does outside.
+          own.delete(id);
+          own.set(id, { value: frozen, json, fresh: true });
+        } else {
+          own.set(id, { value: frozen, json, fresh: !base.has(id) });
+        }
+      },
+      delete(collection: Collection, id: string): void {
+        live();
+        const base = table(collection);
+        if (typeof id !== 'string') throw new TypeError('record id must be a string');
+        const own = overlay.get(collection);
+        own?.delete(id);
+        if (base.has(id)) {
+          if (own === undefined) overlay.set(collection, new Map([[id, { value: undefined, json: '', fresh: false }]]));
+          else own.set(id, { value: undefined, json: '', fresh: false });
+        }
+      },
+    };
+
+    running = true;
+    let result: T;
+    try {
+      result = fn(tx);
+    } finally {
+      running = false;
+      open = false;
+    }
+    if (isThenable(result)) {
+      // Its writes after an await hit a dead handle and reject that promise; nobody else will
+      // observe it, and an unhandled rejection would take the process down.
+      (result as PromiseLike<unknown>).then(undefined, () => {});
+      throw new TypeError('a transaction function must be synchronous (it returned a promise)');
+    }
+
+    const ops: StoreOp[] = [];
+    for (const [collection, own] of overlay) {
+      const base = table(collection);
+      for (const [id, p] of own) {
+        if (p.value === undefined) ops.push({ kind: 'delete', collection, id });
+        else {
+          // A fresh id that still exists in the base was deleted and re-put: move it to the end.
+          if (p.fresh && base.has(id)) ops.push({ kind: 'delete', collection, id });
+          ops.push({ kind: 'put', collection, id, value: p.value, json: p.json });
+        }
+      }
+    }
+    return { result, ops };
+  }
+
+  function apply(ops: readonly StoreOp[]): void {
+    for (const op of ops) {
+      const map = table(op.collection);
+      if (op.kind === 'put') map.set(op.id, op.value);
+      else map.delete(op.id);
+    }
+  }
+
+  return { view, run, apply, entries: (collection) => table(collection).entries() };
+}
+
+/** Freeze a freshly parsed JSON value in place, all the way down. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function isThenable(value: unknown): boolean {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

@@ -1,0 +1,35 @@
+// The two ways a store refuses to work, as classes so callers can tell them
+// apart with `instanceof` (main.ts prints StoreOpenError and exits; the HTTP
+// layer maps StoreUnavailableError to a 503).
+//
+// Safety: messages name files, byte offsets, pids and errno codes only. They
+// never include record contents, which may hold task text or other user data.
+
+/** The data directory cannot be opened: corrupt files, a held lock, bad permissions. */
+export class StoreOpenError extends Error {
+  override readonly name = 'StoreOpenError';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * The store is closed, or a journal write/fsync failed and it now fails closed:
+ * nothing more is accepted until the process restarts and recovers from disk.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+  readonly reason: 'closed' | 'failed';
+
+  constructor(reason: 'closed' | 'failed', message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.reason = reason;
+  }
+}
+
+/** The errno code of a Node fs error, for messages that must not leak anything else. */
+export function errnoCode(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
+  return 'unknown error';
+}

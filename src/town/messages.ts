@@ -1,0 +1,117 @@
+// Mailboxes: one queue per agent plus the built-in supervisor mailbox.
+//
+// Delivery order is urgent before normal, and FIFO within each (by `seq`), so
+// a mailbox sorts by the key `[urgent ? 0 : 1, seq]`. Reading an inbox is
+// non-destructive; `popMessage` removes the head in the same transaction that
+// returns it, so two workers can never receive the same message.
+import type { ReadTx } from '../store/store.js';
+import { invalidBody } from '../errors.js';
+import { findAgent, resolveMailbox, type Mailbox } from './agent-lookup.js';
+import { paginate, type Page, type PageRequest, type SortKey } from './pagination.js';
+import { MESSAGE_KINDS, SUPERVISOR, messageView, type Message, type MessageKind, type MessageRecord } from './records.js';
+import { nextSeq, type WriteContext } from './write-context.js';
+import { randomUUID } from 'node:crypto';
+
+export interface EnqueueInput {
+  from: string;
+  to: Pick<Mailbox, 'key' | 'name'>;
+  kind: MessageKind;
+  body: string;
+  urgent: boolean;
+  task_id?: string | null;
+}
+
+/** Queue a message and mark its mailbox to be woken once the write is durable. */
+export function enqueueMessage(w: WriteContext, input: EnqueueInput): MessageRecord {
+  const record: MessageRecord = {
+    id: randomUUID(),
+    from: input.from,
+    to: input.to.name,
+    to_agent: input.to.key,
+    kind: input.kind,
+    body: input.body,
+    urgent: input.urgent,
+    task_id: input.task_id ?? null,
+    created_at: w.now,
+    seq: nextSeq(w.tx),
+  };
+  w.tx.put('messages', record.id, record);
+  w.woken.add(record.to_agent);
+  return record;
+}
+
+export function deliveryKey(m: MessageRecord): SortKey {
+  return [m.urgent ? 0 : 1, m.seq];
+}
+
+/** Every queued message of one mailbox, unsorted. */
+export function mailboxMessages(tx: ReadTx, key: string): MessageRecord[] {
+  return tx.list<MessageRecord>('messages').filter((m) => m.to_agent === key);
+}
+
+export interface SendInput {
+  to: string;
+  message: string;
+  kind?: MessageKind | null;
+  from?: string | null;
+  urgent?: boolean | null;
+}
+
+export type SendResult = Message & { message_id: string };
+
+export function sendMessage(w: WriteContext, input: SendInput): SendResult {
+  const kind = input.kind ?? 'task';
+  if (!(MESSAGE_KINDS as readonly string[]).includes(kind)) {
+    throw invalidBody([{ pointer: '/kind', message: `must be one of: ${MESSAGE_KINDS.join(', ')}` }]);
+  }
+  // Validate both ends before writing anything.
+  const to = resolveMailbox(w.tx, input.to);
+  const from = input.from === undefined || input.from === null ? SUPERVISOR : resolveMailbox(w.tx, input.from).name;
+  const record = enqueueMessage(w, { from, to, kind, body: input.message, urgent: input.urgent === true });
+  return { ...messageView(record), message_id: record.id };
+}
+
+export interface InboxPage {
+  agent: string;
+  messages: Message[];
+  count: number;
+  total: number;
+  /** Urgent messages in the whole mailbox, not just this page. */
+  urgent: number;
+  next_cursor: string | null;
+}
+
+export function listInbox(tx: ReadTx, ref: string, page: PageRequest = {}): InboxPage {
+  const box = resolveMailbox(tx, ref);
+  const all = mailboxMessages(tx, box.key);
+  const result: Page<MessageRecord> = paginate(all, deliveryKey, 2, page);
+  return {
+    agent: box.name,
+    messages: result.items.map(messageView),
+    count: result.items.length,
+    total: result.total,
+    urgent: all.filter((m) => m.urgent).length,
+    next_cursor: result.next_cursor,
+  };
+}
+
+export type PoppedMessage = Message & { message_id: string };
+
+/** Remove and return the head of a mailbox, or null when it is empty. */
+export function popMessage(w: WriteContext, ref: string): PoppedMessage | null {
+  const box = resolveMailbox(w.tx, ref);
+  let head: MessageRecord | undefined;
+  for (const m of mailboxMessages(w.tx, box.key)) {
+    if (head === undefined || compareDelivery(m, head) < 0) head = m;
+  }
+  if (head === undefined) return null;
+  w.tx.delete('messages', head.id);
+  const agent = box.agent === null ? undefined : findAgent(w.tx, box.key);
+  if (agent !== undefined) w.tx.put('agents', agent.id, { ...agent, last_active_at: w.now });
+  return { ...messageView(head), message_id: head.id };
+}
+
+function compareDelivery(a: MessageRecord, b: MessageRecord): number {
+  if (a.urgent !== b.urgent) return a.urgent ? -1 : 1;
+  return a.seq - b.seq;
+}

@@ -1,0 +1,96 @@
+// Cursor pagination shared by every list.
+//
+// A list is sorted by a numeric key tuple (e.g. `[seq]`, or `[urgent ? 0 : 1,
+// seq]` for a mailbox); the cursor is the base64url of the last returned key,
+// and the next page holds the items whose key is greater. Keys never repeat,
+// so pages neither skip nor repeat items that stay in the list, even when
+// others are added or removed in between.
+//
+// Security: the cursor is client input. It is bounded in length, decoded once,
+// and must be exactly a tuple of safe integers of the list's key length.
+import { invalidQuery } from '../errors.js';
+
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 1000;
+const MAX_CURSOR_CHARS = 128;
+
+export interface PageRequest {
+  limit?: number;
+  cursor?: string | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** All items matching, across every page. */
+  total: number;
+  next_cursor: string | null;
+}
+
+export type SortKey = readonly number[];
+
+/** Read `limit` and `cursor` from a query string; a malformed limit is a 422. */
+export function readPageQuery(query: URLSearchParams): { limit: number; cursor: string | null } {
+  const rawLimit = query.get('limit');
+  let limit = DEFAULT_LIMIT;
+  if (rawLimit !== null) {
+    if (!/^[0-9]{1,7}$/.test(rawLimit)) {
+      throw invalidQuery([{ pointer: '/limit', message: `must be an integer from 1 to ${MAX_LIMIT}` }]);
+    }
+    limit = Number(rawLimit);
+  }
+  checkLimit(limit);
+  return { limit, cursor: query.get('cursor') };
+}
+
+function checkLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    throw invalidQuery([{ pointer: '/limit', message: `must be an integer from 1 to ${MAX_LIMIT}` }]);
+  }
+}
+
+export function encodeCursor(key: SortKey): string {
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string, keyLength: number): SortKey {
+  const bad = invalidQuery([{ pointer: '/cursor', message: 'is not a cursor this list returned' }]);
+  if (cursor.length === 0 || cursor.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw bad;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== keyLength || !parsed.every((n) => Number.isSafeInteger(n))) throw bad;
+  return parsed as number[];
+}
+
+export function compareKeys(a: SortKey, b: SortKey): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** Sort `items` by key, then cut the page after `req.cursor`. */
+export function paginate<T>(items: readonly T[], keyOf: (item: T) => SortKey, keyLength: number, req: PageRequest = {}): Page<T> {
+  const limit = req.limit ?? DEFAULT_LIMIT;
+  checkLimit(limit);
+  const after = req.cursor === undefined || req.cursor === null ? null : decodeCursor(req.cursor, keyLength);
+  const keyed = items.map((item) => ({ item, key: keyOf(item) }));
+  keyed.sort((a, b) => compareKeys(a.key, b.key));
+  let start = 0;
+  if (after !== null) {
+    while (start < keyed.length && compareKeys(keyed[start]!.key, after) <= 0) start++;
+  }
+  const slice = keyed.slice(start, start + limit);
+  const last = slice[slice.length - 1];
+  const more = start + limit < keyed.length;
+  return {
+    items: slice.map((k) => k.item),
+    total: keyed.length,
+    next_cursor: more && last !== undefined ? encodeCursor(last.key) : null,
+  };
+}

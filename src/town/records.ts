@@ -1,0 +1,116 @@
+// The town's records as stored, and the JSON views the API answers with.
+//
+// Records are plain JSON objects in the store. Each carries a private `seq`
+// (from `nextSeq`) that orders lists, FIFO queues and cursors; views strip it
+// so clients see only the documented fields. Timestamps are stored already
+// formatted (RFC 3339 UTC with milliseconds) so responses are the stored values.
+
+export const AGENT_STATES = ['starting', 'idle', 'working', 'paused', 'draining', 'stopped', 'error', 'cold'] as const;
+export type AgentState = (typeof AGENT_STATES)[number];
+
+/** States a worker may report in a heartbeat. */
+export const HEARTBEAT_STATES = ['starting', 'idle', 'working', 'paused', 'draining'] as const satisfies readonly AgentState[];
+export type HeartbeatState = (typeof HEARTBEAT_STATES)[number];
+
+export const TASK_STATES = ['pending', 'assigned', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+export const MESSAGE_KINDS = ['task', 'query', 'info', 'ack', 'task_assign', 'task_done', 'task_failed', 'shutdown'] as const;
+export type MessageKind = (typeof MESSAGE_KINDS)[number];
+
+/** The built-in supervisor mailbox: not an agent, addressable by either name. */
+export const SUPERVISOR = 'supervisor';
+export const RESERVED_NAMES: readonly string[] = ['supervisor', 'conductor'];
+
+export const AGENT_NAME_PATTERN = '^[A-Za-z0-9._-]+$';
+export const MAX_NAME_LENGTH = 64;
+/** Task descriptions, results and message bodies: 64 KiB of UTF-8. */
+export const MAX_TEXT_BYTES = 64 * 1024;
+export const MAX_TAGS = 32;
+
+export interface AgentRecord {
+  id: string;
+  name: string;
+  cli: string;
+  role_id: string | null;
+  nickname: string | null;
+  parent_agent_id: string | null;
+  state: AgentState;
+  current_task: string | null;
+  tasks_completed: number;
+  created_at: string;
+  last_heartbeat: string | null;
+  last_active_at: string | null;
+  seq: number;
+}
+
+export interface TaskRecord {
+  id: string;
+  description: string;
+  tags: string[];
+  state: TaskState;
+  /** Agent id, never a name: a name can be reused after a prune. */
+  assigned_to: string | null;
+  result: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  /** Creation order, for `GET /v1/tasks`. */
+  seq: number;
+  /** Backlog position: renewed when a task goes back to the end of the backlog. */
+  queue_seq: number;
+}
+
+export interface MessageRecord {
+  id: string;
+  /** Sender's agent name, or `supervisor`. */
+  from: string;
+  /** Recipient's agent name, or `supervisor`. */
+  to: string;
+  /** The mailbox: the recipient's agent id, or `supervisor`. */
+  to_agent: string;
+  kind: MessageKind;
+  body: string;
+  urgent: boolean;
+  /** The task a `task_assign`/`task_done`/`task_failed` message is about. */
+  task_id: string | null;
+  created_at: string;
+  seq: number;
+}
+
+export type Agent = Omit<AgentRecord, 'seq'>;
+export type Task = Omit<TaskRecord, 'seq' | 'queue_seq'> & { task_id: string };
+export type Message = Omit<MessageRecord, 'seq'>;
+
+export function agentView(r: AgentRecord): Agent {
+  const { seq: _seq, ...view } = r;
+  return view;
+}
+
+/** Tasks carry `task_id` too: Tinytown's townhall names tasks that way in every answer. */
+export function taskView(r: TaskRecord): Task {
+  const { seq: _seq, queue_seq: _queue, ...view } = r;
+  return { ...view, task_id: r.id };
+}
+
+export function messageView(r: MessageRecord): Message {
+  const { seq: _seq, ...view } = r;
+  return view;
+}
+
+/** Tasks that still represent work to do. */
+export function isUnfinished(state: TaskState): boolean {
+  return state === 'pending' || state === 'assigned' || state === 'running';
+}
+
+/** A task sits in the backlog when it is pending with nobody assigned. */
+export function inBacklog(t: TaskRecord): boolean {
+  return t.state === 'pending' && t.assigned_to === null;
+}
+
+export function zeroCounts<K extends string>(keys: readonly K[]): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const k of keys) out[k] = 0;
+  return out;
+}

@@ -1,0 +1,47 @@
+// Counts for `GET /v1/status` and `/metrics`: every state is present, with 0
+// when no record is in it, so dashboards see a stable set of series.
+import type { ReadTx } from '../store/store.js';
+import {
+  AGENT_STATES,
+  TASK_STATES,
+  inBacklog,
+  zeroCounts,
+  type AgentRecord,
+  type AgentState,
+  type MessageRecord,
+  type TaskRecord,
+  type TaskState,
+} from './records.js';
+
+export interface TownSummary {
+  name: string;
+  agents: number;
+  agents_by_state: Record<AgentState, number>;
+  tasks_by_state: Record<TaskState, number>;
+  backlog: number;
+  urgent_messages: number;
+  /** Messages queued in every mailbox, the supervisor's included. */
+  messages: number;
+}
+
+export function summarizeTown(tx: ReadTx, name: string): TownSummary {
+  const agentsByState = zeroCounts(AGENT_STATES);
+  const agents = tx.list<AgentRecord>('agents');
+  for (const a of agents) agentsByState[a.state]++;
+  const tasksByState = zeroCounts(TASK_STATES);
+  let backlog = 0;
+  for (const t of tx.list<TaskRecord>('tasks')) {
+    tasksByState[t.state]++;
+    if (inBacklog(t)) backlog++;
+  }
+  const messages = tx.list<MessageRecord>('messages');
+  return {
+    name,
+    agents: agents.length,
+    agents_by_state: agentsByState,
+    tasks_by_state: tasksByState,
+    backlog,
+    urgent_messages: messages.filter((m) => m.urgent).length,
+    messages: messages.length,
+  };
+}

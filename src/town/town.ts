@@ -1,0 +1,176 @@
+// The town: one object composing agents, tasks, backlog, messages, recovery
+// and scaling over a Store. Each mutation is exactly one `store.transact`
+// (atomic: it validates before writing, and a throw discards its writes);
+// each read is one `store.read`. Long-polling readers are woken only after the
+// transaction that queued their message is durable.
+import type { Store } from '../store/store.js';
+import type { Clock } from '../clock.js';
+import { resolveAgent, resolveMailbox } from './agent-lookup.js';
+import { heartbeat, killAgent, listAgents, pruneAgents, restartAgent, spawnAgent, withAgentId } from './agents.js';
+import type { AgentList, AgentResult, PruneResult, SpawnInput } from './agents.js';
+import { addBacklog, assignAll, claimTask, listBacklog, removeBacklog } from './backlog.js';
+import type { AssignAllResult, BacklogInput, BacklogList, RemovedTask } from './backlog.js';
+import { createMessageWaiters, type MessageWaiters } from './message-waiters.js';
+import { listInbox, popMessage, sendMessage } from './messages.js';
+import type { InboxPage, PoppedMessage, SendInput, SendResult } from './messages.js';
+import type { PageRequest } from './pagination.js';
+import { agentView, taskView, type Agent, type HeartbeatState, type Task } from './records.js';
+import { orphanTasks, reclaim, recover } from './recovery.js';
+import type { OrphanAction, OrphanResult, ReclaimInput, ReclaimResult, RecoverResult } from './recovery.js';
+import { computeScaling, type ScalingReport } from './scaling.js';
+import { assignTask, completeTask, failTask, listPendingTasks, listTasks, resolveTask, startTask } from './tasks.js';
+import type { AssignedTask, TaskFilter, TaskList } from './tasks.js';
+import { summarizeTown, type TownSummary } from './town-summary.js';
+import { createWriteContext, type WriteContext } from './write-context.js';
+
+export interface TownConfig {
+  name: string;
+  defaultCli: string;
+  maxAgents: number;
+  heartbeatTimeoutSecs: number;
+}
+
+export interface TownInfo {
+  name: string;
+  default_cli: string;
+  max_agents: number;
+  heartbeat_timeout_secs: number;
+}
+
+export interface NextMessageOptions {
+  /** How long to wait for a message when the mailbox is empty (0 = answer at once). */
+  waitMs?: number;
+  /** Ends the wait early (client gone, server shutting down). */
+  signal?: AbortSignal;
+}
+
+export interface Town {
+  info(): TownInfo;
+  summary(): Promise<TownSummary>;
+  scaling(): Promise<ScalingReport>;
+
+  listAgents(page?: PageRequest): Promise<AgentList>;
+  getAgent(ref: string): Promise<Agent>;
+  spawnAgent(input: SpawnInput): Promise<AgentResult>;
+  heartbeat(ref: string, state?: HeartbeatState | null): Promise<AgentResult>;
+  killAgent(ref: string): Promise<AgentResult>;
+  restartAgent(ref: string): Promise<AgentResult>;
+  pruneAgents(all: boolean): Promise<PruneResult>;
+
+  inbox(ref: string, page?: PageRequest): Promise<InboxPage>;
+  /** Pop the next message; null when none came within the wait. */
+  nextMessage(ref: string, options?: NextMessageOptions): Promise<PoppedMessage | null>;
+  sendMessage(input: SendInput): Promise<SendResult>;
+
+  assignTask(agentRef: string, description: string): Promise<AssignedTask>;
+  listTasks(filter?: TaskFilter, page?: PageRequest): Promise<TaskList>;
+  listPendingTasks(page?: PageRequest): Promise<TaskList>;
+  getTask(id: string): Promise<Task>;
+  startTask(id: string): Promise<Task>;
+  completeTask(id: string, result: string): Promise<Task>;
+  failTask(id: string, error: string): Promise<Task>;
+
+  addBacklog(input: BacklogInput): Promise<Task>;
+  listBacklog(page?: PageRequest): Promise<BacklogList>;
+  claimTask(taskId: string, agentRef: string): Promise<AssignedTask>;
+  assignAll(agentRef: string): Promise<AssignAllResult>;
+  removeBacklog(taskId: string): Promise<RemovedTask>;
+
+  recover(): Promise<RecoverResult>;
+  reclaim(input: ReclaimInput): Promise<ReclaimResult>;
+  orphanTasks(action: OrphanAction): Promise<OrphanResult>;
+
+  /** Long-poll readers waiting right now. */
+  waiting(): number;
+}
+
+export interface TownDeps {
+  store: Store;
+  clock: Clock;
+  config: TownConfig;
+  /** Injected in tests; defaults to a registry bounded at 10,000 readers. */
+  waiters?: MessageWaiters;
+}
+
+export function createTown(deps: TownDeps): Town {
+  const { store, clock, config } = deps;
+  const waiters = deps.waiters ?? createMessageWaiters();
+
+  async function write<T>(fn: (w: WriteContext) => T): Promise<T> {
+    let woken: ReadonlySet<string> = new Set();
+    const result = await store.transact((tx) => {
+      const w = createWriteContext(tx, clock.now());
+      const value = fn(w);
+      woken = w.woken;
+      return value;
+    });
+    for (const mailbox of woken) waiters.notify(mailbox);
+    return result;
+  }
+
+  async function nextMessage(ref: string, options: NextMessageOptions = {}): Promise<PoppedMessage | null> {
+    const { signal } = options;
+    const waitMs = Math.max(0, options.waitMs ?? 0);
+    const deadline = performance.now() + waitMs;
+    const mailbox = (await store.read((tx) => resolveMailbox(tx, ref))).key;
+    for (;;) {
+      // A reader that has gone away must not take a message nobody will see.
+      if (signal?.aborted === true) return null;
+      // Register before looking, so a message queued in between still wakes us.
+      const waiter = waitMs > 0 ? waiters.register(mailbox) : null;
+      try {
+        const message = await write((w) => popMessage(w, ref));
+        if (message !== null) return message;
+        const remaining = deadline - performance.now();
+        if (waiter === null || remaining <= 0) return null;
+        const outcome = await waiter.wait(remaining, signal);
+        if (outcome !== 'notified') return null;
+      } finally {
+        waiter?.cancel();
+      }
+    }
+  }
+
+  return {
+    info: () => ({
+      name: config.name,
+      default_cli: config.defaultCli,
+      max_agents: config.maxAgents,
+      heartbeat_timeout_secs: config.heartbeatTimeoutSecs,
+    }),
+    summary: () => store.read((tx) => summarizeTown(tx, config.name)),
+    scaling: () => store.read((tx) => computeScaling(tx, config.name, config.maxAgents, clock.now())),
+
+    listAgents: (page) => store.read((tx) => listAgents(tx, page)),
+    getAgent: (ref) => store.read((tx) => agentView(resolveAgent(tx, ref))),
+    spawnAgent: (input) => write((w) => withAgentId(spawnAgent(w, config.defaultCli, input))),
+    heartbeat: (ref, state) => write((w) => withAgentId(heartbeat(w, ref, state))),
+    killAgent: (ref) => write((w) => withAgentId(killAgent(w, ref))),
+    restartAgent: (ref) => write((w) => withAgentId(restartAgent(w, ref))),
+    pruneAgents: (all) => write((w) => pruneAgents(w, all)),
+
+    inbox: (ref, page) => store.read((tx) => listInbox(tx, ref, page)),
+    nextMessage,
+    sendMessage: (input) => write((w) => sendMessage(w, input)),
+
+    assignTask: (agentRef, description) => write((w) => assignTask(w, agentRef, description)),
+    listTasks: (filter, page) => store.read((tx) => listTasks(tx, filter, page)),
+    listPendingTasks: (page) => store.read((tx) => listPendingTasks(tx, page)),
+    getTask: (id) => store.read((tx) => taskView(resolveTask(tx, id))),
+    startTask: (id) => write((w) => startTask(w, id)),
+    completeTask: (id, result) => write((w) => completeTask(w, id, result)),
+    failTask: (id, error) => write((w) => failTask(w, id, error)),
+
+    addBacklog: (input) => write((w) => addBacklog(w, input)),
+    listBacklog: (page) => store.read((tx) => listBacklog(tx, page)),
+    claimTask: (taskId, agentRef) => write((w) => claimTask(w, taskId, agentRef)),
+    assignAll: (agentRef) => write((w) => assignAll(w, agentRef)),
+    removeBacklog: (taskId) => write((w) => removeBacklog(w, taskId)),
+
+    recover: () => write((w) => recover(w, config.heartbeatTimeoutSecs)),
+    reclaim: (input) => write((w) => reclaim(w, input)),
+    orphanTasks: (action) => write((w) => orphanTasks(w, action)),
+
+    waiting: () => waiters.size(),
+  };
+}

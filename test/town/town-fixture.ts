@@ -1,0 +1,58 @@
+// Shared set-up for the town unit tests: a memory store, a fake clock and a
+// town over them, plus helpers to assert on problems and stored records.
+import assert from 'node:assert/strict';
+import { HttpError, type ErrorCode } from '../../src/errors.js';
+import type { Collection, Store } from '../../src/store/store.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
+import { createTown, type Town, type TownConfig } from '../../src/town/town.js';
+
+export const T0 = Date.parse('2025-01-01T00:00:00.000Z');
+
+export interface FakeClock {
+  now(): number;
+  advance(ms: number): void;
+}
+
+export function fakeClock(start = T0): FakeClock {
+  let t = start;
+  return { now: () => t, advance: (ms) => void (t += ms) };
+}
+
+export interface Fixture {
+  store: Store;
+  clock: FakeClock;
+  town: Town;
+}
+
+export function makeTown(config: Partial<TownConfig> = {}): Fixture {
+  const store = createMemoryStore();
+  const clock = fakeClock();
+  const town = createTown({
+    store,
+    clock,
+    config: { name: 'testtown', defaultCli: 'claude', maxAgents: 5, heartbeatTimeoutSecs: 120, ...config },
+  });
+  return { store, clock, town };
+}
+
+/** Await `promise` and check it failed with `code` (and, if given, `current_state`). */
+export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, currentState?: string): Promise<HttpError> {
+  let caught: unknown;
+  try {
+    await promise;
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof HttpError, `expected HttpError ${code}, got ${String(caught)}`);
+  assert.equal(caught.code, code);
+  if (currentState !== undefined) assert.equal(caught.extras.current_state, currentState);
+  return caught;
+}
+
+export function stored<T>(store: Store, collection: Collection, id: string): Promise<T | undefined> {
+  return store.read((tx) => tx.get<T>(collection, id));
+}
+
+export function all<T>(store: Store, collection: Collection): Promise<T[]> {
+  return store.read((tx) => tx.list<T>(collection));
+}
