@@ -48,7 +48,7 @@ async function startTownhall(toml: string): Promise<Server> {
   await writeFile(join(dir, 'tinytown.toml'), `name = "bench"\n${toml}`);
   const child = spawn(process.execPath, [join(ROOT, 'bin/townhall.js'), '--town', dir, '--port', '0'], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, TOWNHALL_PORT: '', TOWNHALL_AUTH_MODE: '', TOWNHALL_API_TOKEN_HASH: '' },
+    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TOWNHALL_'))),
   });
   return { child, dir, port: await waitForPort(child, 'stderr', /listening on http:\/\/127\.0\.0\.1:(\d+)/) };
 }

@@ -54,7 +54,9 @@ function locateConfigFile(sources: ConfigSources): string | null {
 }
 
 export function loadConfig(sources: ConfigSources): LoadedConfig {
-  const { flags, env, cwd } = sources;
+  const { flags, cwd } = sources;
+  // An empty variable counts as unset, as shells and env files often leave them.
+  const env = Object.fromEntries(Object.entries(sources.env).filter(([k, v]) => k.startsWith('TOWNHALL_') && v !== undefined && v !== ''));
   const configPath = locateConfigFile(sources);
   const file = configPath === null ? {} : readTomlFile(configPath);
   const baseDir = configPath === null ? cwd : dirname(configPath);
@@ -83,7 +85,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   if (singleHash !== undefined && singleHash !== '') {
     const envScopes = env['TOWNHALL_API_KEY_SCOPES'];
     rawKeys.unshift({
-      id: env['TOWNHALL_API_KEY_ID'] || (read.string(authT, 'api_key_id', '[townhall.auth]') ?? undefined),
+      id: env['TOWNHALL_API_KEY_ID'] ?? (read.string(authT, 'api_key_id', '[townhall.auth]') ?? undefined),
       hash: singleHash,
       scopes: envScopes !== undefined ? envScopes.split(',').map((s) => s.trim()).filter((s) => s !== '')
         : read.stringList(authT, 'api_key_scopes', '[townhall.auth]') ?? [],
