@@ -8,14 +8,12 @@ import { createAuditLogger } from './audit/audit-logger.js';
 import { createServerLogger, type ServerLogger } from './audit/server-logger.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/config.js';
-import { coreRoutes } from './http/core-routes.js';
 import { createIdempotency, purgeExpiredIdempotency } from './http/idempotency.js';
 import { createMetrics } from './http/metrics.js';
 import { createPipeline } from './http/pipeline.js';
-import type { RouteDef } from './http/route.js';
+import { buildRouteTable } from './http/route-table.js';
 import { createRouter } from './http/router.js';
 import { startHttpServer } from './http/server.js';
-import { townRoutes } from './http/town-routes.js';
 import { openJournalStore } from './store/journal-store.js';
 import { createTown } from './town/town.js';
 import { VERSION } from './version.js';
@@ -64,11 +62,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
     const authenticator = createAuthenticator(auth.mode, verifier, createFailureLimiter(auth.maxFailedAttemptsPerMinute, clock));
     const town = createTown({ store, clock, config: config.town });
     let ready = false;
-    const routes: RouteDef[] = [];
-    routes.push(
-      ...coreRoutes({ clock, startedAt, version: VERSION, authMode: auth.mode, metrics, town, allRoutes: () => routes, isReady: () => ready }),
-      ...townRoutes(town),
-    );
+    const routes = buildRouteTable({ clock, startedAt, version: VERSION, authMode: auth.mode, metrics, isReady: () => ready }, town);
     const pipeline = createPipeline({
       router: createRouter(routes),
       authenticator,

@@ -1,0 +1,70 @@
+// Every route has a scope decision, and every declared route appears in the
+// OpenAPI document the server publishes, with its security and errors.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { SCOPES } from '../../src/auth/scopes.js';
+import { systemClock } from '../../src/clock.js';
+import { createMetrics } from '../../src/http/metrics.js';
+import { buildRouteTable } from '../../src/http/route-table.js';
+import { createRouter } from '../../src/http/router.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
+import { createTown } from '../../src/town/town.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const PUBLIC = ['GET /health', 'GET /healthz', 'GET /ready', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /api/scaling'];
+
+const routes = buildRouteTable(
+  { clock: systemClock, startedAt: 0, version: '0.0.0', authMode: 'none', metrics: createMetrics(systemClock, 0), isReady: () => true },
+  createTown({ store: createMemoryStore(), clock: systemClock, config: { name: 't', defaultCli: 'claude', maxAgents: 5, heartbeatTimeoutSecs: 120 } }),
+);
+
+describe('route table', () => {
+  test('every route has an access decision: a known scope or public', () => {
+    for (const r of routes) {
+      assert.ok(r.access === 'public' || (SCOPES as readonly string[]).includes(r.access), `${r.method} ${r.path} has access ${String(r.access)}`);
+    }
+  });
+
+  test('exactly the documented routes are public', () => {
+    const pub = routes.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.path}`).sort();
+    assert.deepEqual(pub, [...PUBLIC].sort());
+  });
+
+  test('the table builds a router (no duplicates or conflicts)', () => {
+    assert.doesNotThrow(() => createRouter(routes));
+    assert.throws(() => createRouter([...routes, routes[0]!]), /registered twice/);
+  });
+});
+
+describe('/openapi.json', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer();
+  });
+  after(() => s.close());
+
+  test('is OpenAPI 3.1 and lists every declared route with its scope and errors', async () => {
+    const r = await s.request('GET', '/openapi.json');
+    assert.equal(r.status, 200);
+    const doc = r.json;
+    assert.equal(doc.openapi, '3.1.0');
+    assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['apiKeyHeader', 'basicAuth', 'bearerAuth']);
+    for (const scope of SCOPES) assert.ok(doc['x-scopes'][scope], `scope ${scope} documented`);
+    for (const route of routes) {
+      const op = doc.paths[route.path]?.[route.method.toLowerCase()];
+      assert.ok(op, `${route.method} ${route.path} missing from OpenAPI`);
+      assert.equal(op['x-required-scope'], route.access);
+      if (route.access === 'public') {
+        assert.deepEqual(op.security, []);
+      } else {
+        assert.deepEqual(op.security[0], { bearerAuth: [route.access] });
+        assert.ok(op.responses['401'] && op.responses['403'], `${route.method} ${route.path} lists 401 and 403`);
+      }
+      for (const status of Object.keys(route.success)) assert.ok(op.responses[status], `${route.method} ${route.path} ${status}`);
+      if (route.body !== undefined) {
+        assert.equal(op.requestBody.content['application/json'].schema.type, 'object');
+        assert.ok(op.responses['422'], `${route.method} ${route.path} lists 422`);
+      }
+    }
+  });
+});
