@@ -69,7 +69,8 @@ export const DEFAULT_HASH_PARAMS: Argon2Params = { memoryCost: 19456, timeCost: 
 
 /** Hash a token with Argon2id and return the PHC string in `m,t,p` order. */
 export async function hashToken(token: string, params: Argon2Params = DEFAULT_HASH_PARAMS): Promise<string> {
-  const raw = await argon2.hash(token, { type: argon2.argon2id, ...params });
+  const { memoryCost, timeCost, parallelism } = params;
+  const raw = await argon2.hash(token, { type: argon2.argon2id, memoryCost, timeCost, parallelism });
   const parsed = parseArgon2idPhc(raw);
   if (typeof parsed === 'string') throw new Error('argon2 produced an unexpected hash format');
   return formatPhc(parsed);
