@@ -12,6 +12,8 @@ export interface ServerLogger {
   warn(msg: string): void;
   error(msg: string, cause?: unknown): void;
   debug(msg: string): void;
+  /** True with --verbose; lets callers skip building debug messages. */
+  readonly debugEnabled: boolean;
 }
 
 export function createServerLogger(format: LogFormat, verbose: boolean, write: (line: string) => void, clock: Clock): ServerLogger {
@@ -31,5 +33,6 @@ export function createServerLogger(format: LogFormat, verbose: boolean, write: (
     debug: (msg) => {
       if (verbose) emit('DEBUG', msg);
     },
+    debugEnabled: verbose,
   };
 }

@@ -148,6 +148,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       inFlight--;
       const status = res.statusCode;
       deps.metrics.recordRequest(routeLabel, method, status);
+      if (deps.logger.debugEnabled) {
+        deps.logger.debug(`${method} ${JSON.stringify(path)} ${status} ${(performance.now() - started).toFixed(1)}ms request_id=${requestId}`);
+      }
       if (MUTATING.has(method) || status === 401 || status === 403 || status === 429) {
         deps.audit.log({
           requestId,
