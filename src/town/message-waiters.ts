@@ -14,7 +14,7 @@ export type WaitOutcome = 'notified' | 'timeout' | 'aborted';
 export interface Waiter {
   /** Resolves when the mailbox gets a message, the time is up, or `signal` aborts. */
   wait(ms: number, signal?: AbortSignal): Promise<WaitOutcome>;
-  /** Stop waiting (idempotent); frees the slot. */
+  /** Stop waiting (idempotent; a wait in progress answers `aborted`); frees the slot. */
   cancel(): void;
 }
 
@@ -27,7 +27,8 @@ export interface MessageWaiters {
 
 interface Entry {
   notified: boolean;
-  wake: (() => void) | null;
+  /** Ends a wait in progress. */
+  finish: ((outcome: WaitOutcome) => void) | null;
 }
 
 export const DEFAULT_MAX_WAITERS = 10_000;
@@ -46,7 +47,7 @@ export function createMessageWaiters(maxWaiters = DEFAULT_MAX_WAITERS): MessageW
   return {
     register(mailbox) {
       if (count >= maxWaiters) return null;
-      const entry: Entry = { notified: false, wake: null };
+      const entry: Entry = { notified: false, finish: null };
       let set = byMailbox.get(mailbox);
       if (set === undefined) {
         set = new Set();
@@ -68,19 +69,18 @@ export function createMessageWaiters(maxWaiters = DEFAULT_MAX_WAITERS): MessageW
             const finish = (outcome: WaitOutcome): void => {
               clearTimeout(timer);
               signal?.removeEventListener('abort', onAbort);
-              entry.wake = null;
+              entry.finish = null;
               remove(mailbox, entry);
               resolve(outcome);
             };
             const onAbort = (): void => finish('aborted');
             const timer = setTimeout(() => finish('timeout'), Math.max(0, ms));
             signal?.addEventListener('abort', onAbort, { once: true });
-            entry.wake = () => finish('notified');
+            entry.finish = finish;
           });
         },
         cancel() {
-          const wake = entry.wake;
-          if (wake !== null) wake();
+          entry.finish?.('aborted');
           remove(mailbox, entry);
         },
       };
@@ -90,7 +90,7 @@ export function createMessageWaiters(maxWaiters = DEFAULT_MAX_WAITERS): MessageW
       if (set === undefined) return;
       for (const entry of [...set]) {
         entry.notified = true;
-        entry.wake?.();
+        entry.finish?.('notified');
       }
     },
     size() {

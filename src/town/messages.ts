@@ -6,7 +6,7 @@
 // returns it, so two workers can never receive the same message.
 import type { ReadTx } from '../store/store.js';
 import { invalidBody } from '../errors.js';
-import { findAgent, resolveMailbox, type Mailbox } from './agent-lookup.js';
+import { resolveMailbox, type Mailbox } from './agent-lookup.js';
 import { paginate, type Page, type PageRequest, type SortKey } from './pagination.js';
 import { MESSAGE_KINDS, SUPERVISOR, messageView, type Message, type MessageKind, type MessageRecord } from './records.js';
 import { nextSeq, type WriteContext } from './write-context.js';
@@ -106,8 +106,8 @@ export function popMessage(w: WriteContext, ref: string): PoppedMessage | null {
   }
   if (head === undefined) return null;
   w.tx.delete('messages', head.id);
-  const agent = box.agent === null ? undefined : findAgent(w.tx, box.key);
-  if (agent !== undefined) w.tx.put('agents', agent.id, { ...agent, last_active_at: w.now });
+  // Taking a message is activity; `box.agent` was read in this same transaction.
+  if (box.agent !== null) w.tx.put('agents', box.agent.id, { ...box.agent, last_active_at: w.now });
   return { ...messageView(head), message_id: head.id };
 }
 

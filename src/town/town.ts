@@ -1,7 +1,7 @@
 // The town: one object composing agents, tasks, backlog, messages, recovery
 // and scaling over a Store. Each mutation is exactly one `store.transact`
 // (atomic: it validates before writing, and a throw discards its writes);
-// each read is one `store.read`. Long-polling readers are woken only after the
+// each read is one `store.read`. A long-poll is a loop of such atomic pops. Long-polling readers are woken only after the
 // transaction that queued their message is durable.
 import type { Store } from '../store/store.js';
 import type { Clock } from '../clock.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AgentRecord, MessageRecord } from '../../src/town/records.js';
-import { T0, all, makeTown, rejectsWith, stored } from './town-fixture.js';
+import { T0, all, forceAgentState, makeTown, rejectsWith, stored } from './town-fixture.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -137,11 +137,8 @@ test('prune removes stopped and errored agents with their messages, or all', asy
   await town.heartbeat('broken', 'idle');
   await town.sendMessage({ to: 'dead', message: 'bye' });
   await town.killAgent('dead');
-  // `error` is not a heartbeat state; put it in place the way a worker crash report would.
-  await store.transact((tx) => {
-    const b = tx.list<AgentRecord>('agents').find((x) => x.name === 'broken');
-    if (b) tx.put('agents', b.id, { ...b, state: 'error' });
-  });
+  // `error` is not a heartbeat state, so no API call sets it.
+  await forceAgentState(store, 'broken', 'error');
   const r = await town.pruneAgents(false);
   assert.deepEqual(r, { removed: 2, agents: ['dead', 'broken'] });
   assert.deepEqual((await town.listAgents()).agents.map((a) => a.name), ['live']);

@@ -56,3 +56,22 @@ export function stored<T>(store: Store, collection: Collection, id: string): Pro
 export function all<T>(store: Store, collection: Collection): Promise<T[]> {
   return store.read((tx) => tx.list<T>(collection));
 }
+
+/** Put an agent in a state no API call sets directly (`error`, `cold`). */
+export async function forceAgentState(store: Store, name: string, state: string): Promise<void> {
+  await store.transact((tx) => {
+    const agent = tx.list<{ id: string; name: string }>('agents').find((a) => a.name === name);
+    assert.ok(agent, `no agent ${name}`);
+    tx.put('agents', agent.id, { ...agent, state });
+  });
+}
+
+/** Every record of every town collection, to prove an operation changed nothing. */
+export function snapshot(store: Store): Promise<Record<string, unknown[]>> {
+  return store.read((tx) => ({
+    agents: tx.list('agents'),
+    tasks: tx.list('tasks'),
+    messages: tx.list('messages'),
+    meta: tx.list('meta'),
+  }));
+}
