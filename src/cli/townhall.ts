@@ -59,6 +59,15 @@ export async function runTownhall(argv: string[]): Promise<number> {
     process.stderr.write(`townhall: give either --config or --town, not both\n\n${USAGE}`);
     return 2;
   }
+  // Listen for signals before starting, so one that arrives during start-up
+  // still ends in a graceful stop rather than the default abrupt exit.
+  let stopRequested: string | null = null;
+  let onStop: (signal: string) => void = (signal) => {
+    stopRequested = signal;
+  };
+  const handlers = { SIGTERM: () => onStop('SIGTERM'), SIGINT: () => onStop('SIGINT') };
+  process.once('SIGTERM', handlers.SIGTERM);
+  process.once('SIGINT', handlers.SIGINT);
   try {
     const { config, warnings } = loadConfig({ flags: values, env: process.env, cwd: process.cwd() });
     const townhall = await startTownhall(
@@ -68,15 +77,14 @@ export async function runTownhall(argv: string[]): Promise<number> {
       warnings,
     );
     await new Promise<void>((resolve) => {
-      const stop = (signal: string): void => {
+      onStop = (signal) => {
         townhall.logger.info(`${signal} received; finishing in-flight requests`);
         townhall.close().then(resolve, (err: unknown) => {
           townhall.logger.error('error while stopping', err);
           resolve();
         });
       };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      if (stopRequested !== null) onStop(stopRequested);
     });
     townhall.logger.info('stopped');
     return 0;
@@ -90,5 +98,8 @@ export async function runTownhall(argv: string[]): Promise<number> {
       process.stderr.write(`townhall: failed to start: ${(err as Error).stack ?? String(err)}\n`);
     }
     return 1;
+  } finally {
+    process.off('SIGTERM', handlers.SIGTERM);
+    process.off('SIGINT', handlers.SIGINT);
   }
 }

@@ -112,7 +112,6 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     res.setHeader('X-Request-Id', requestId);
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    if (shuttingDown) res.setHeader('Connection', 'close');
     const onClose = (): void => abort.abort();
     res.on('close', onClose);
     try {
@@ -134,12 +133,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const principal = state.principal ?? { id: ANONYMOUS_ID, scopes: [] };
       const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
       const result = await run(route, params, query, req, principal, requestId, abort.signal);
+      if (shuttingDown) res.setHeader('Connection', 'close');
       sendJson(res, result.status, result.body, isHead, result.headers, result.contentType);
     } catch (err) {
       const error = toHttpError(err);
       if (error.code === 'server.internal') deps.logger.error(`request ${requestId} failed unexpectedly`, err);
       // An unread body would be drained by Node before the next request; close instead.
-      if (!req.complete) res.setHeader('Connection', 'close');
+      if (!req.complete || shuttingDown) res.setHeader('Connection', 'close');
       sendProblem(res, error, problemCtx);
     } finally {
       clearTimeout(timer);
