@@ -6,18 +6,10 @@ import { HttpError } from '../errors.js';
 import type { Gauge, Metrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import type { RouteDef } from './route.js';
+import type { Town } from '../town/town.js';
 
 /** What the status and metrics routes need from the town. */
-export interface TownStatusSource {
-  summary(): Promise<{
-    name: string;
-    agents: number;
-    agents_by_state: Record<string, number>;
-    tasks_by_state: Record<string, number>;
-    backlog: number;
-    urgent_messages: number;
-  }>;
-}
+export type TownStatusSource = Pick<Town, 'summary'>;
 
 export interface CoreRouteDeps {
   clock: Clock;
