@@ -125,6 +125,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if (route.longPoll === true) longPolls.add(abort);
       else {
         timer = setTimeout(() => {
+          if (!res.headersSent && !req.complete) res.setHeader('Connection', 'close');
           sendProblem(res, new HttpError('request.timeout', `The request did not complete within ${deps.requestTimeoutMs} ms.`), problemCtx);
           abort.abort();
         }, deps.requestTimeoutMs);
