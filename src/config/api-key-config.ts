@@ -9,7 +9,8 @@ import { ConfigError, type ApiKeyConfig } from './config.js';
 import { checkKnownKeys, isTable, read, type TomlTable } from './toml-file.js';
 
 export const UNNAMED_KEY_ID = 'api_key';
-const KEY_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+// No ':' (RFC 7617: Basic splits user-id and password at the first colon).
+const KEY_ID = /^[A-Za-z0-9._@-]{1,128}$/;
 
 export interface RawKey {
   id: string | undefined;
@@ -57,7 +58,7 @@ export function checkKeys(raw: readonly RawKey[], allowWeakHashes: boolean): Api
   return raw.map((k) => {
     const id = k.id ?? UNNAMED_KEY_ID;
     if (k.id !== undefined && !KEY_ID.test(k.id)) {
-      throw new ConfigError(`${k.source}: key id must be 1-128 characters of A-Z a-z 0-9 . _ : @ -`);
+      throw new ConfigError(`${k.source}: key id must be 1-128 characters of A-Z a-z 0-9 . _ @ -`);
     }
     if (seen.has(id)) throw new ConfigError(`two API keys have the same id "${id}"; give each key a unique id`);
     seen.add(id);

@@ -80,7 +80,8 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   const allowWeakHashes = read.boolean(authT, 'allow_weak_hashes', '[townhall.auth]') ?? false;
   const rawKeys: RawKey[] = readKeyList(authT);
   const fileHash = read.string(authT, 'api_key_hash', '[townhall.auth]');
-  const envHash = env['TOWNHALL_API_TOKEN_HASH'] ?? env['TOWNHALL_API_KEY_HASH'];
+  const envHashName = env['TOWNHALL_API_TOKEN_HASH'] !== undefined ? 'TOWNHALL_API_TOKEN_HASH' : 'TOWNHALL_API_KEY_HASH';
+  const envHash = env[envHashName];
   const singleHash = envHash ?? fileHash;
   if (singleHash !== undefined && singleHash !== '') {
     const envScopes = env['TOWNHALL_API_KEY_SCOPES'];
@@ -91,7 +92,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
         : read.stringList(authT, 'api_key_scopes', '[townhall.auth]') ?? [],
       expiresAt: null,
       disabled: false,
-      source: envHash !== undefined ? 'TOWNHALL_API_TOKEN_HASH' : '[townhall.auth] api_key_hash',
+      source: envHash !== undefined ? envHashName : '[townhall.auth] api_key_hash',
     });
   }
   const keys = checkKeys(rawKeys, allowWeakHashes);

@@ -90,7 +90,10 @@ export const read = {
   datetime(table: TomlTable, key: string, label: string): number | undefined {
     const v = table[key];
     if (v === undefined) return undefined;
-    if (v instanceof TomlDate || v instanceof Date) {
+    if (v instanceof TomlDate) {
+      // A local date or time has no zone: it names no single instant.
+      if (v.isDateTime() && !v.isLocal() && !Number.isNaN(v.getTime())) return v.getTime();
+    } else if (v instanceof Date) {
       const ms = v.getTime();
       if (!Number.isNaN(ms)) return ms;
     } else if (typeof v === 'string' && /^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)$/.test(v)) {

@@ -106,9 +106,10 @@ export function createRouter(routes: readonly RouteDef[]): Router {
         });
         return { kind: 'found', route, params };
       }
-      const allow: string[] = [...candidates[0]!.node.methods.keys()];
-      if (allow.includes('GET')) allow.push('HEAD');
-      return { kind: 'method_not_allowed', allow };
+      // Every branch that matched the path contributes its methods.
+      const allow = new Set<string>(candidates.flatMap((c) => [...c.node.methods.keys()]));
+      if (allow.has('GET')) allow.add('HEAD');
+      return { kind: 'method_not_allowed', allow: [...allow].sort() };
     },
   };
 }

@@ -68,7 +68,8 @@ export function validate(schema: Schema, value: unknown, pointer = ''): FieldErr
         const sub = Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
         if (sub === undefined) {
           errors.push({ pointer: `${pointer}/${escapePointer(key)}`, message: 'is not a known field' });
-        } else if (v !== undefined && !(v === null && !(schema.required ?? []).includes(key))) {
+        } else if (v !== undefined && v !== null) {
+          // null counts as absent: a required null is already reported above.
           errors.push(...validate(sub, v, `${pointer}/${escapePointer(key)}`));
         }
       }
