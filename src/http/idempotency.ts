@@ -9,7 +9,7 @@
 // usually share one group-commit flush.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import { HttpError } from '../errors.js';
+import { HttpError, type ErrorCode, type ProblemExtras } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { RouteResult } from './route.js';
 
@@ -21,6 +21,8 @@ interface StoredResponse {
   body_sha256: string;
   status: number;
   body: unknown;
+  /** Set when the first answer was a problem (4xx): replayed as the same error. */
+  error?: { code: ErrorCode; detail: string; extras: ProblemExtras };
   expires_at: number;
 }
 
@@ -50,16 +52,25 @@ export function createIdempotency(store: Store, clock: Clock): Idempotency {
       if (stored.body_sha256 !== bodyHash) {
         throw new HttpError('idempotency.mismatch', 'This Idempotency-Key was already used with a different request body.');
       }
+      if (stored.error !== undefined) throw new HttpError(stored.error.code, stored.error.detail, stored.error.extras);
       return { status: stored.status, body: stored.body, headers: { 'Idempotent-Replayed': 'true' } };
     }
-    const result = await handler();
-    if (result.status < 500) {
-      const record: StoredResponse = { id, body_sha256: bodyHash, status: result.status, body: result.body ?? null, expires_at: now + IDEMPOTENCY_TTL_MS };
-      await store.transact((tx) => {
+    const save = (record: Omit<StoredResponse, 'id' | 'body_sha256' | 'expires_at'>): Promise<void> =>
+      store.transact((tx) => {
         tx.delete('idempotency', id);
-        tx.put('idempotency', id, record);
+        tx.put('idempotency', id, { ...record, id, body_sha256: bodyHash, expires_at: now + IDEMPOTENCY_TTL_MS });
       });
+    let result: RouteResult;
+    try {
+      result = await handler();
+    } catch (err) {
+      // Handlers answer 4xx by throwing; those are answers too and replay as such.
+      if (err instanceof HttpError && err.status < 500) {
+        await save({ status: err.status, body: null, error: { code: err.code, detail: err.detail, extras: err.extras } });
+      }
+      throw err;
     }
+    if (result.status < 500) await save({ status: result.status, body: result.body ?? null });
     return result;
   }
 

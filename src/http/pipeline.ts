@@ -11,7 +11,7 @@ import type { ServerLogger } from '../audit/server-logger.js';
 import type { Authenticator } from '../auth/authenticate.js';
 import { ANONYMOUS_ID, type Principal } from '../auth/principal.js';
 import { hasScope } from '../auth/scopes.js';
-import { HttpError, invalidBody } from '../errors.js';
+import { HttpError, invalidBody, invalidQuery } from '../errors.js';
 import { readJsonBody } from './body.js';
 import type { Idempotency } from './idempotency.js';
 import type { Metrics } from './metrics.js';
@@ -19,7 +19,8 @@ import { requestIdFrom } from './request-id.js';
 import { sendJson, sendProblem, toHttpError } from './respond.js';
 import type { RequestContext, RouteDef, RouteResult } from './route.js';
 import type { Router } from './router.js';
-import { validate } from './schema.js';
+import { validateQuery } from './query.js';
+import { validate, type Schema } from './schema.js';
 
 export interface PipelineDeps {
   router: Router;
@@ -42,6 +43,7 @@ export interface Pipeline {
   beginShutdown(): void;
 }
 
+const NO_FIELDS: Schema = { type: 'object', properties: {} };
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const MAX_URL_LENGTH = 8192;
 
@@ -81,11 +83,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   async function run(route: RouteDef, params: Record<string, string>, query: URLSearchParams, req: IncomingMessage, principal: Principal, requestId: string, signal: AbortSignal): Promise<RouteResult> {
-    const body = await readJsonBody(req, deps.maxBodyBytes);
-    if (route.body !== undefined) {
-      const errors = validate(route.body, body ?? {});
-      if (errors.length > 0) throw invalidBody(errors);
+    if (route.query !== undefined) {
+      const errors = validateQuery(route.query, query);
+      if (errors.length > 0) throw invalidQuery(errors);
     }
+    const body = await readJsonBody(req, deps.maxBodyBytes);
+    // A route without a body schema takes no fields: `{}` or nothing.
+    const errors = validate(route.body ?? NO_FIELDS, body ?? {});
+    if (errors.length > 0) throw invalidBody(errors);
     const ctx: RequestContext = { requestId, principal, params, query, body, headers: req.headers, signal };
     const key = req.headers['idempotency-key'];
     if (route.idempotent === true && typeof key === 'string') {

@@ -4,7 +4,7 @@
 // ReadTx) and validates everything before its first write, so a failure
 // leaves the town exactly as it was.
 import type { ReadTx } from '../store/store.js';
-import { HttpError, invalidBody } from '../errors.js';
+import { HttpError } from '../errors.js';
 import { isReservedName, nameKey, putAgent, resolveAgent } from './agent-lookup.js';
 import { enqueueMessage, mailboxMessages } from './messages.js';
 import { paginate, type PageRequest } from './pagination.js';
@@ -28,8 +28,9 @@ export function withAgentId(r: AgentRecord): AgentResult {
 }
 
 export function spawnAgent(w: WriteContext, defaultCli: string, input: SpawnInput): AgentRecord {
+  // Reserved names behave like taken names: the supervisor mailbox owns them.
   if (isReservedName(input.name)) {
-    throw invalidBody([{ pointer: '/name', message: 'is reserved for the supervisor mailbox' }]);
+    throw new HttpError('town.agent_exists', `The name ${JSON.stringify(input.name)} is reserved for the supervisor mailbox.`);
   }
   if (w.tx.get('meta', nameKey(input.name)) !== undefined) {
     throw new HttpError('town.agent_exists', `An agent named ${JSON.stringify(input.name)} already exists.`);

@@ -45,11 +45,11 @@ test('agent names are unique regardless of case (409)', async () => {
   assert.equal((await all(store, 'agents')).length, 1);
 });
 
-test('supervisor and conductor are reserved names (422 on /name)', async () => {
+test('supervisor and conductor are reserved names (409, like a taken name)', async () => {
   const { town, store } = makeTown();
   for (const name of ['supervisor', 'Conductor', 'SUPERVISOR']) {
-    const err = await rejectsWith(town.spawnAgent({ name }), 'body.invalid');
-    assert.deepEqual(err.extras.errors?.map((e) => e.pointer), ['/name']);
+    const err = await rejectsWith(town.spawnAgent({ name }), 'town.agent_exists');
+    assert.match(err.detail, /reserved/);
   }
   assert.equal((await all(store, 'agents')).length, 0);
 });
