@@ -92,7 +92,12 @@ export function reclaim(w: WriteContext, input: ReclaimInput): ReclaimResult {
   const ids = tasks.map((t) => t.id);
   const idSet = new Set(ids);
 
+  const queued: MessageRecord[] = sources.flatMap((a) => mailboxMessages(w.tx, a.id)).sort((a, b) => a.seq - b.seq);
+  const assignsFor = (m: MessageRecord, ids: ReadonlySet<string>): boolean => m.kind === 'task_assign' && m.task_id !== null && ids.has(m.task_id);
+
   if (toBacklog) {
+    // The requeued tasks' assignments are void; a restarted agent must not act on them.
+    for (const m of queued) if (assignsFor(m, idSet)) w.tx.delete('messages', m.id);
     for (const t of tasks) requeue(w, t);
     clearCurrentTasks(w, sources, idSet);
     return { reclaimed: ids.length, destination: 'backlog', tasks: ids };
@@ -101,14 +106,15 @@ export function reclaim(w: WriteContext, input: ReclaimInput): ReclaimResult {
 
   // Queued messages follow their tasks, in their original order, to the end
   // of the target's queue. `shutdown` stays (it was meant for the dead agent);
-  // the old `task_assign`s are replaced by fresh ones below.
-  const queued: MessageRecord[] = sources.flatMap((a) => mailboxMessages(w.tx, a.id)).sort((a, b) => a.seq - b.seq);
+  // the old `task_assign`s are replaced by fresh ones below, and assignments
+  // of tasks the dead agent no longer holds stay put rather than mislead.
   for (const m of queued) {
     if (m.kind === 'shutdown') continue;
-    if (m.kind === 'task_assign' && m.task_id !== null && idSet.has(m.task_id)) {
+    if (assignsFor(m, idSet)) {
       w.tx.delete('messages', m.id);
       continue;
     }
+    if (m.kind === 'task_assign') continue;
     w.tx.put('messages', m.id, { ...m, to: target.name, to_agent: target.id, seq: nextSeq(w.tx) });
     w.woken.add(target.id);
   }

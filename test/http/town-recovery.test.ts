@@ -166,7 +166,7 @@ describe('reclaim over HTTP', () => {
     assert.deepEqual(await snapshot(s, MAILBOXES), before);
   });
 
-  test('to_backlog: tasks go back to pending at the end of the backlog with no assignee; messages stay put', async () => {
+  test('to_backlog: tasks go back to pending at the end of the backlog with no assignee; their task_assigns go, other messages stay put', async () => {
     const dead2Inbox = (await s.request('GET', '/v1/agents/dead2/inbox')).json;
     const r = await s.request('POST', '/v1/reclaim', { body: { from: 'dead2', to_backlog: true } });
     assert.equal(r.status, 200, r.text);
@@ -176,7 +176,10 @@ describe('reclaim over HTTP', () => {
     assert.equal(task.assigned_to, null);
     assert.equal(task.started_at, null);
     assert.deepEqual((await s.request('GET', '/v1/backlog')).json.backlog.map((x: any) => x.id), [t['b0'], t['t4']]);
-    assert.deepEqual((await s.request('GET', '/v1/agents/dead2/inbox')).json, dead2Inbox);
+    const after = (await s.request('GET', '/v1/agents/dead2/inbox')).json;
+    const stale = (m: any): boolean => m.kind === 'task_assign' && m.task_id === t['t4'];
+    assert.ok(dead2Inbox.messages.some(stale), 'the reclaimed task had a queued assignment');
+    assert.deepEqual(after.messages, dead2Inbox.messages.filter((m: any) => !stale(m)));
     assert.equal(await stateOf(s, 'dead2'), 'stopped');
   });
 

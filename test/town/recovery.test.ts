@@ -64,7 +64,7 @@ test('reclaim without a destination lists the tasks and changes nothing', async 
   assert.deepEqual(await snapshot(store), before);
 });
 
-test('reclaim to_backlog re-queues unfinished tasks at the end; messages stay put', async () => {
+test('reclaim to_backlog re-queues unfinished tasks at the end; their task_assigns go, other messages stay put', async () => {
   const { town, store, dead, queued, t1, t2, t3 } = await deadAgentTown();
   const r = await town.reclaim({ to_backlog: true });
   assert.deepEqual(r, { reclaimed: 2, destination: 'backlog', tasks: [t1.id, t2.id] });
@@ -75,7 +75,9 @@ test('reclaim to_backlog re-queues unfinished tasks at the end; messages stay pu
   }
   assert.equal((await stored<TaskRecord>(store, 'tasks', t3.id))?.state, 'completed');
   const kinds = (await town.inbox('dead')).messages.map((m) => m.kind).sort();
-  assert.deepEqual(kinds, ['info', 'shutdown', 'task_assign', 'task_assign', 'task_assign'].sort());
+  assert.deepEqual(kinds, ['info', 'shutdown', 'task_assign'].sort());
+  const left = (await town.inbox('dead')).messages.find((m) => m.kind === 'task_assign');
+  assert.equal(left?.task_id, t3.id, "only the finished task's old assignment is left");
   assert.equal((await stored<AgentRecord>(store, 'agents', dead.id))?.current_task, null);
 });
 
@@ -88,12 +90,12 @@ test('reclaim to an agent moves tasks with fresh task_assigns and other messages
     assert.deepEqual([t?.state, t?.assigned_to], ['assigned', live.id]);
   }
   const liveBox = (await town.inbox('live')).messages;
-  // The completed task's old task_assign is not reclaimed work: it moves as an
-  // ordinary queued message; the reclaimed tasks get exactly one fresh one each.
-  assert.deepEqual(liveBox.filter((m) => m.kind === 'task_assign').map((m) => m.task_id), [t3.id, t1.id, t2.id]);
+  // The completed task's old task_assign is not reclaimed work and would
+  // mislead the new agent: it stays put; the reclaimed tasks get exactly one fresh one each.
+  assert.deepEqual(liveBox.filter((m) => m.kind === 'task_assign').map((m) => m.task_id), [t1.id, t2.id]);
   assert.deepEqual(liveBox.filter((m) => m.kind === 'info').map((m) => [m.body, m.to, m.to_agent]), [['fyi', 'live', live.id]]);
   const deadBox = (await town.inbox('dead')).messages;
-  assert.deepEqual(deadBox.map((m) => m.kind), ['shutdown']);
+  assert.deepEqual(deadBox.map((m) => [m.kind, m.task_id]), [['shutdown', null], ['task_assign', t3.id]]);
   assert.equal((await all<MessageRecord>(store, 'messages')).filter((m) => m.kind === 'shutdown').length, 1);
 });
 
