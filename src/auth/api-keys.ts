@@ -39,7 +39,8 @@ export interface ApiKeyVerifierOptions {
 }
 
 export interface ApiKeyVerifier {
-  verifyApiKey(credential: Exclude<Credential, { kind: 'none' }>): Promise<ApiKeyOutcome>;
+  /** Synchronous for answers from the caches; a Promise when Argon2 has to run. */
+  verifyApiKey(credential: Exclude<Credential, { kind: 'none' }>): ApiKeyOutcome | Promise<ApiKeyOutcome>;
 }
 
 const FAILURE_TTL_MS = 60_000;
@@ -75,6 +76,7 @@ export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise
   const { keys, clock, cacheTtlMs, gate } = opts;
   const hmacKey = randomBytes(32);
   const idDigests = keys.map((k) => digest(k.id));
+  const principals: Principal[] = keys.map((k) => Object.freeze({ id: k.id, scopes: Object.freeze([...effectiveScopes(k.scopes)]) }));
   const successes = new TtlCache<number>(opts.maxCacheEntries ?? 10_000);
   const failures = new TtlCache<AuthFailureReason>(opts.maxCacheEntries ?? 10_000);
   const first = keys[0] === undefined ? undefined : parseArgon2idPhc(keys[0].hash);
@@ -100,7 +102,7 @@ export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise
     const key = keys[index]!;
     if (key.disabled) return { ok: false, reason: 'disabled' };
     if (key.expiresAt !== null && key.expiresAt <= clock.now()) return { ok: false, reason: 'expired' };
-    return { ok: true, principal: { id: key.id, scopes: effectiveScopes(key.scopes) } };
+    return { ok: true, principal: principals[index]! };
   }
 
   async function runArgon2(candidates: number[], token: string): Promise<number | null | 'busy'> {
@@ -120,8 +122,28 @@ export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise
     return result === -1 ? null : result;
   }
 
+  async function verifyWithArgon2(credential: Exclude<Credential, { kind: 'none' | 'malformed' }>, cacheKey: string): Promise<ApiKeyOutcome> {
+    let candidates: number[];
+    if (credential.kind === 'basic') {
+      const i = findKeyById(credential.keyId);
+      candidates = i === -1 ? [] : [i];
+    } else {
+      candidates = keys.map((_, i) => i);
+    }
+    const matched = await runArgon2(candidates, credential.token);
+    if (matched === 'busy') return { ok: false, reason: 'busy' };
+    const after = clock.now();
+    if (matched === null) {
+      const reason: AuthFailureReason = credential.kind === 'basic' && candidates.length === 0 ? 'unknown_key' : 'wrong_secret';
+      failures.set(cacheKey, reason, after + Math.min(FAILURE_TTL_MS, Math.max(cacheTtlMs, 1000)));
+      return { ok: false, reason };
+    }
+    if (cacheTtlMs > 0) successes.set(cacheKey, matched, after + cacheTtlMs);
+    return judge(matched);
+  }
+
   return {
-    async verifyApiKey(credential) {
+    verifyApiKey(credential) {
       if (credential.kind === 'malformed') return { ok: false, reason: 'malformed' };
       const now = clock.now();
       const cacheKey = cacheKeyOf(credential);
@@ -135,23 +157,7 @@ export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise
         opts.onCacheHit?.();
         return { ok: false, reason: failed };
       }
-      let candidates: number[];
-      if (credential.kind === 'basic') {
-        const i = findKeyById(credential.keyId);
-        candidates = i === -1 ? [] : [i];
-      } else {
-        candidates = keys.map((_, i) => i);
-      }
-      const matched = await runArgon2(candidates, credential.token);
-      if (matched === 'busy') return { ok: false, reason: 'busy' };
-      const after = clock.now();
-      if (matched === null) {
-        const reason: AuthFailureReason = credential.kind === 'basic' && candidates.length === 0 ? 'unknown_key' : 'wrong_secret';
-        failures.set(cacheKey, reason, after + Math.min(FAILURE_TTL_MS, Math.max(cacheTtlMs, 1000)));
-        return { ok: false, reason };
-      }
-      if (cacheTtlMs > 0) successes.set(cacheKey, matched, after + cacheTtlMs);
-      return judge(matched);
+      return verifyWithArgon2(credential, cacheKey);
     },
   };
 }

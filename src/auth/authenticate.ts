@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { HttpError } from '../errors.js';
 import type { AuthMode } from '../config/config.js';
-import type { ApiKeyVerifier } from './api-keys.js';
+import type { ApiKeyOutcome, ApiKeyVerifier } from './api-keys.js';
 import { parseCredential } from './credentials.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import type { Principal } from './principal.js';
@@ -14,7 +14,8 @@ export type AuthResult =
   | { ok: false; error: HttpError; reason: string };
 
 export interface Authenticator {
-  authenticate(headers: IncomingHttpHeaders, clientAddress: string): Promise<AuthResult>;
+  /** Synchronous when the answer needs no Argon2 run (mode none, a cached key, a refusal). */
+  authenticate(headers: IncomingHttpHeaders, clientAddress: string): AuthResult | Promise<AuthResult>;
 }
 
 const LOCAL: Principal = { id: 'local', scopes: ['admin'] };
@@ -22,11 +23,12 @@ const UNAUTHORIZED_DETAIL = 'A valid API key is required.';
 
 export function createAuthenticator(mode: AuthMode, verifier: ApiKeyVerifier | null, limiter: FailureLimiter): Authenticator {
   if (mode === 'none') {
-    return { authenticate: async () => ({ ok: true, principal: LOCAL }) };
+    const local: AuthResult = { ok: true, principal: LOCAL };
+    return { authenticate: () => local };
   }
   if (verifier === null) throw new Error(`auth mode ${mode} needs a verifier`);
   return {
-    async authenticate(headers, clientAddress) {
+    authenticate(headers, clientAddress) {
       const credential = parseCredential(headers);
       if (credential.kind === 'none') {
         return { ok: false, reason: 'missing', error: new HttpError('auth.unauthorized', UNAUTHORIZED_DETAIL) };
@@ -39,17 +41,21 @@ export function createAuthenticator(mode: AuthMode, verifier: ApiKeyVerifier | n
           error: new HttpError('rate.limited', 'Too many failed authentication attempts; try again later.', { retry_after_secs: retryAfter }),
         };
       }
-      const outcome = await verifier.verifyApiKey(credential);
-      if (outcome.ok) return outcome;
-      if (outcome.reason === 'busy') {
-        return {
-          ok: false,
-          reason: 'busy',
-          error: new HttpError('auth.busy', 'The server is busy verifying credentials; retry shortly.', { retry_after_secs: 1 }),
-        };
-      }
-      limiter.recordFailure(clientAddress);
-      return { ok: false, reason: outcome.reason, error: new HttpError('auth.unauthorized', UNAUTHORIZED_DETAIL) };
+      const outcome = verifier.verifyApiKey(credential);
+      return outcome instanceof Promise ? outcome.then((o) => conclude(o, clientAddress)) : conclude(outcome, clientAddress);
     },
   };
+
+  function conclude(outcome: ApiKeyOutcome, clientAddress: string): AuthResult {
+    if (outcome.ok) return outcome;
+    if (outcome.reason === 'busy') {
+      return {
+        ok: false,
+        reason: 'busy',
+        error: new HttpError('auth.busy', 'The server is busy verifying credentials; retry shortly.', { retry_after_secs: 1 }),
+      };
+    }
+    limiter.recordFailure(clientAddress);
+    return { ok: false, reason: outcome.reason, error: new HttpError('auth.unauthorized', UNAUTHORIZED_DETAIL) };
+  }
 }

@@ -25,13 +25,22 @@ function label(value: string): string {
 }
 
 export function createMetrics(clock: Clock, startedAt: number): Metrics {
-  const requests = new Map<string, number>();
+  // route pattern -> method -> status -> count; label text is built only when rendering.
+  const requests = new Map<string, Map<string, Map<number, number>>>();
   const authFailures = new Map<string, number>();
   let argon2 = 0;
   let cacheHits = 0;
 
   function bump(map: Map<string, number>, key: string): void {
     map.set(key, (map.get(key) ?? 0) + 1);
+  }
+
+  function* requestRows(): Generator<readonly [string, number]> {
+    for (const [route, byMethod] of requests) {
+      for (const [method, byStatus] of byMethod) {
+        for (const [status, n] of byStatus) yield [`route="${label(route)}",method="${method}",status="${status}"`, n];
+      }
+    }
   }
 
   function block(name: string, help: string, type: 'counter' | 'gauge', rows: Iterable<readonly [string, number]>): string {
@@ -43,7 +52,11 @@ export function createMetrics(clock: Clock, startedAt: number): Metrics {
   return {
     recordRequest(route, method, status) {
       const m = METHODS.has(method) ? method : 'OTHER';
-      bump(requests, `route="${label(route)}",method="${m}",status="${status}"`);
+      let byMethod = requests.get(route);
+      if (byMethod === undefined) requests.set(route, (byMethod = new Map()));
+      let byStatus = byMethod.get(m);
+      if (byStatus === undefined) byMethod.set(m, (byStatus = new Map()));
+      byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
     },
     recordAuthFailure(reason) {
       bump(authFailures, `reason="${label(reason)}"`);
@@ -56,7 +69,7 @@ export function createMetrics(clock: Clock, startedAt: number): Metrics {
     },
     render(extra = []) {
       return [
-        block('townhall_http_requests_total', 'HTTP requests by route pattern, method and status.', 'counter', requests),
+        block('townhall_http_requests_total', 'HTTP requests by route pattern, method and status.', 'counter', requestRows()),
         block('townhall_auth_failures_total', 'Failed authentications by reason.', 'counter', authFailures),
         block('townhall_argon2_verifications_total', 'Argon2 verifications run.', 'counter', [['', argon2]]),
         block('townhall_auth_cache_hits_total', 'Credential checks answered from the verified cache.', 'counter', [['', cacheHits]]),

@@ -4,19 +4,21 @@
 //   -> idempotency -> handler -> response.
 // The audit event is written in `finally`, so 401, 403, 429, 408 and 5xx are
 // recorded with the same request id the client sees. Nothing throws past here.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { AuditLogger } from '../audit/audit-logger.js';
 import type { ServerLogger } from '../audit/server-logger.js';
-import type { Authenticator } from '../auth/authenticate.js';
+import type { AuthResult, Authenticator } from '../auth/authenticate.js';
 import { ANONYMOUS_ID, type Principal } from '../auth/principal.js';
-import { hasScope } from '../auth/scopes.js';
+import { hasScope, type Scope } from '../auth/scopes.js';
 import { HttpError, invalidBody, invalidQuery } from '../errors.js';
-import { readJsonBody } from './body.js';
+import { hasBody, readJsonBody } from './body.js';
 import type { Idempotency } from './idempotency.js';
 import type { Metrics } from './metrics.js';
+import { RequestCancellation } from './request-cancellation.js';
 import { requestIdFrom } from './request-id.js';
-import { sendJson, sendProblem, toHttpError } from './respond.js';
+import { sendJson, sendProblem, toHttpError, type ResponseHeaders } from './respond.js';
+import { RequestDeadlines, type Deadline } from './request-deadlines.js';
 import type { RequestContext, RouteDef, RouteResult } from './route.js';
 import type { Router } from './router.js';
 import { validateQuery } from './query.js';
@@ -41,9 +43,14 @@ export interface Pipeline {
   readonly inFlight: number;
   /** Ends long-polls and marks responses `Connection: close` (graceful shutdown). */
   beginShutdown(): void;
+  /** Stops the timeout sweeper, once the server is closed. */
+  close(): void;
 }
 
 const NO_FIELDS: Schema = { type: 'object', properties: {} };
+const PUBLIC_PRINCIPAL: Principal = Object.freeze({ id: ANONYMOUS_ID, scopes: Object.freeze([]) });
+// Shared by every request without a query string; handlers only read queries.
+const EMPTY_QUERY = new URLSearchParams();
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const MAX_URL_LENGTH = 8192;
 
@@ -62,14 +69,35 @@ export function clientAddress(req: IncomingMessage, trustProxy: boolean): string
   return normalizeAddress(req.socket.remoteAddress);
 }
 
+/** The handler's view of a request; the AbortSignal is made only if asked for. */
+class Context implements RequestContext {
+  constructor(
+    readonly requestId: string,
+    readonly principal: Principal,
+    readonly params: Readonly<Record<string, string>>,
+    readonly query: URLSearchParams,
+    readonly body: unknown,
+    readonly headers: IncomingHttpHeaders,
+    private readonly cancellation: RequestCancellation,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.cancellation.signal;
+  }
+}
+
+interface AuthState {
+  principal: Principal | null;
+  reason?: string;
+}
+
 export function createPipeline(deps: PipelineDeps): Pipeline {
   let inFlight = 0;
   let shuttingDown = false;
-  const longPolls = new Set<AbortController>();
+  const longPolls = new Set<RequestCancellation>();
+  const deadlines = new RequestDeadlines(deps.requestTimeoutMs);
 
-  async function authorize(route: RouteDef, req: IncomingMessage, addr: string, state: { principal: Principal | null; reason?: string }): Promise<void> {
-    if (route.access === 'public') return;
-    const auth = await deps.authenticator.authenticate(req.headers, addr);
+  function authorize(route: RouteDef & { access: Scope }, auth: AuthResult, state: AuthState): void {
     if (!auth.ok) {
       state.reason = auth.reason;
       deps.metrics.recordAuthFailure(auth.reason);
@@ -82,23 +110,17 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
   }
 
-  async function run(route: RouteDef, params: Record<string, string>, query: URLSearchParams, req: IncomingMessage, principal: Principal, requestId: string, signal: AbortSignal): Promise<RouteResult> {
-    if (route.query !== undefined) {
-      const errors = validateQuery(route.query, query);
-      if (errors.length > 0) throw invalidQuery(errors);
-    }
-    const body = await readJsonBody(req, deps.maxBodyBytes);
-    // A route without a body schema takes no fields: `{}` or nothing.
-    const errors = validate(route.body ?? NO_FIELDS, body ?? {});
-    if (errors.length > 0) throw invalidBody(errors);
-    const ctx: RequestContext = { requestId, principal, params, query, body, headers: req.headers, signal };
+  function dispatch(route: RouteDef, ctx: Context, req: IncomingMessage): Promise<RouteResult> | RouteResult {
     const key = req.headers['idempotency-key'];
     if (route.idempotent === true && typeof key === 'string') {
-      return deps.idempotency.run({ principal: principal.id, route: `${route.method} ${route.path}`, key, body: body ?? null }, async () => route.handler(ctx));
+      return deps.idempotency.run({ principal: ctx.principal.id, route: `${route.method} ${route.path}`, key, body: ctx.body ?? null }, async () => route.handler(ctx));
     }
     return route.handler(ctx);
   }
 
+  // The common path (cached key, no body, quick handler) awaits only what is
+  // really asynchronous: each await costs a microtask and an allocation, and
+  // this path must cost about what bare node:http does.
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     inFlight++;
     const started = performance.now();
@@ -109,16 +131,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const addr = clientAddress(req, deps.trustProxy);
-    const state: { principal: Principal | null; reason?: string } = { principal: null };
+    const state: AuthState = { principal: null };
     let routeLabel = 'unmatched';
-    const abort = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const problemCtx = { requestId, basicPossible: deps.basicPossible, isHead };
-    res.setHeader('X-Request-Id', requestId);
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    const onClose = (): void => abort.abort();
-    res.on('close', onClose);
+    const cancellation = new RequestCancellation(res);
+    let deadline: Deadline | undefined;
+    const headers: ResponseHeaders = { 'X-Request-Id': requestId, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
+    const problemCtx = { requestId, basicPossible: deps.basicPossible, isHead, headers };
     try {
       if (!path.startsWith('/') || url.length > MAX_URL_LENGTH) throw new HttpError('request.bad_path', 'The request target must be an absolute path of at most 8192 bytes.');
       const match = deps.router.match(method, path);
@@ -127,30 +145,45 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if (match.kind === 'method_not_allowed') throw new HttpError('route.method_not_allowed', `Method ${method} is not allowed here.`, { allow: match.allow });
       const { route, params } = match;
       routeLabel = route.path;
-      if (route.longPoll === true) longPolls.add(abort);
+      if (route.longPoll === true) longPolls.add(cancellation);
       else {
-        timer = setTimeout(() => {
-          if (!res.headersSent && !req.complete) res.setHeader('Connection', 'close');
+        deadline = deadlines.track(() => {
+          if (!req.complete) headers['Connection'] = 'close';
           sendProblem(res, new HttpError('request.timeout', `The request did not complete within ${deps.requestTimeoutMs} ms.`), problemCtx);
-          abort.abort();
-        }, deps.requestTimeoutMs);
+          cancellation.cancel();
+        });
       }
-      await authorize(route, req, addr, state);
-      const principal = state.principal ?? { id: ANONYMOUS_ID, scopes: [] };
-      const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-      const result = await run(route, params, query, req, principal, requestId, abort.signal);
-      if (shuttingDown) res.setHeader('Connection', 'close');
-      sendJson(res, result.status, result.body, isHead, result.headers, result.contentType);
+      if (route.access !== 'public') {
+        const auth = deps.authenticator.authenticate(req.headers, addr);
+        authorize(route as RouteDef & { access: Scope }, auth instanceof Promise ? await auth : auth, state);
+      }
+      const query = q === -1 ? EMPTY_QUERY : new URLSearchParams(url.slice(q + 1));
+      if (route.query !== undefined) {
+        const errors = validateQuery(route.query, query);
+        if (errors.length > 0) throw invalidQuery(errors);
+      }
+      const body = hasBody(req) ? await readJsonBody(req, deps.maxBodyBytes) : undefined;
+      if (body !== undefined || route.body !== undefined) {
+        // A route without a body schema takes no fields: `{}` or nothing.
+        const errors = validate(route.body ?? NO_FIELDS, body ?? {});
+        if (errors.length > 0) throw invalidBody(errors);
+      }
+      const ctx = new Context(requestId, state.principal ?? PUBLIC_PRINCIPAL, params, query, body, req.headers, cancellation);
+      const out = dispatch(route, ctx, req);
+      const result = out instanceof Promise ? await out : out;
+      if (shuttingDown) headers['Connection'] = 'close';
+      if (result.headers !== undefined) Object.assign(headers, result.headers);
+      sendJson(res, result.status, result.body, isHead, headers, result.contentType);
     } catch (err) {
       const error = toHttpError(err);
       if (error.code === 'server.internal') deps.logger.error(`request ${requestId} failed unexpectedly`, err);
       // An unread body would be drained by Node before the next request; close instead.
-      if (!req.complete || shuttingDown) res.setHeader('Connection', 'close');
+      if (!req.complete || shuttingDown) headers['Connection'] = 'close';
       sendProblem(res, error, problemCtx);
     } finally {
-      clearTimeout(timer);
-      longPolls.delete(abort);
-      res.off('close', onClose);
+      deadlines.untrack(deadline);
+      longPolls.delete(cancellation);
+      cancellation.dispose();
       inFlight--;
       const status = res.statusCode;
       deps.metrics.recordRequest(routeLabel, method, status);
@@ -180,7 +213,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     },
     beginShutdown() {
       shuttingDown = true;
-      for (const poll of longPolls) poll.abort();
+      for (const poll of longPolls) poll.cancel();
+    },
+    close() {
+      deadlines.close();
     },
   };
 }

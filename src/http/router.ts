@@ -73,13 +73,18 @@ export function createRouter(routes: readonly RouteDef[]): Router {
     }
   }
 
-  function paramNames(route: RouteDef): string[] {
-    return route.path.split('/').flatMap((s) => (s.startsWith('{') ? [s.slice(1, -1)] : []));
-  }
+  const paramNames = new Map(routes.map((r) => [r, r.path.split('/').flatMap((s) => (s.startsWith('{') ? [s.slice(1, -1)] : []))]));
+
+  // Fully static paths (most hot ones: /v1/status, /health) skip the trie walk.
+  const staticRoutes = new Map<string, RouteDef>(routes.filter((r) => !r.path.includes('{')).map((r) => [`${r.method} ${r.path}`, r]));
 
   return {
     routes,
     match(method, path) {
+      if (!path.includes('%')) {
+        const route = staticRoutes.get(`${method === 'HEAD' ? 'GET' : method} ${path}`);
+        if (route !== undefined) return { kind: 'found', route, params: Object.create(null) as Record<string, string> };
+      }
       const raw = path.split('/').slice(1);
       if (raw.length > MAX_SEGMENTS) return { kind: 'not_found' };
       const segments: string[] = [];
@@ -101,7 +106,7 @@ export function createRouter(routes: readonly RouteDef[]): Router {
         const route = node.methods.get(wanted);
         if (route === undefined) continue;
         const params: Record<string, string> = Object.create(null) as Record<string, string>;
-        paramNames(route).forEach((name, i) => {
+        paramNames.get(route)!.forEach((name, i) => {
           params[name] = values[i]!;
         });
         return { kind: 'found', route, params };

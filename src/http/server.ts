@@ -58,6 +58,7 @@ export async function startHttpServer(pipeline: Pipeline, opts: ListenOptions): 
         }
         server.closeAllConnections();
         await closed;
+        pipeline.close();
       })();
       return closing;
     },
