@@ -6,11 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startTestServer, TINYTOWN_HASH, TINYTOWN_KEY } from '../helpers/server.js';
-
-function metric(text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? NaN : Number(line.split(' ')[1]);
-}
+import { metric } from '../helpers/assertions.js';
 
 test('verify_cache_ttl_secs: a cached key is re-verified with Argon2 once the TTL passes', async () => {
   let now = Date.parse('2026-11-26T12:00:00Z');

@@ -12,13 +12,9 @@ import {
   TINYTOWN_KEY,
   type TestServer,
 } from '../helpers/server.js';
+import { metric } from '../helpers/assertions.js';
 
 const basic = (id: string, token: string): string => `Basic ${Buffer.from(`${id}:${token}`).toString('base64')}`;
-
-function metric(text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? NaN : Number(line.split(' ')[1]);
-}
 
 describe('api_key authentication', () => {
   let s: TestServer;

@@ -3,7 +3,8 @@
 // can answer and the audit line each mutation leaves.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { parseAuditLine, startTestServer, type TestResponse, type TestServer } from '../helpers/server.js';
+import { parseAuditLine, startTestServer, type TestServer } from '../helpers/server.js';
+import { assertProblem, pointers } from '../helpers/assertions.js';
 
 const TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const T0 = Date.parse('2026-11-26T12:00:00.000Z');
@@ -12,21 +13,7 @@ const AGENT_FIELDS = [
   'name', 'nickname', 'parent_agent_id', 'role_id', 'state', 'tasks_completed',
 ].sort();
 
-function assertProblem(r: TestResponse, status: number, code: string): void {
-  assert.equal(r.status, status, JSON.stringify(r.json));
-  assert.match(String(r.headers['content-type']), /^application\/problem\+json/);
-  assert.equal(r.json.status, status);
-  assert.equal(r.json.type, `https://townhall.dev/problems/${code.replace(/[._]/g, '-')}`);
-  assert.equal(typeof r.json.title, 'string');
-  assert.equal(typeof r.json.detail, 'string');
-  assert.equal(r.json.request_id, r.headers['x-request-id']);
-}
-
 /** The distinct pointers of a 422 (one field may break several rules). */
-function pointers(r: TestResponse): string[] {
-  return [...new Set((r.json.errors as Array<{ pointer: string }>).map((e) => e.pointer))].sort();
-}
-
 describe('agents over HTTP', () => {
   let s: TestServer;
   let now = T0;

@@ -2,21 +2,10 @@
 // failed claim leaves), assign-all, DELETE, and pagination of every list.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { parseAuditLine, startTestServer, type TestResponse, type TestServer } from '../helpers/server.js';
+import { parseAuditLine, startTestServer, type TestServer } from '../helpers/server.js';
+import { assertProblem, pointers } from '../helpers/assertions.js';
 
 const TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-function assertProblem(r: TestResponse, status: number, code: string): void {
-  assert.equal(r.status, status, r.text);
-  assert.match(String(r.headers['content-type']), /^application\/problem\+json/);
-  assert.equal(r.json.status, status);
-  assert.equal(r.json.type, `https://townhall.dev/problems/${code.replace(/[._]/g, '-')}`);
-  assert.equal(r.json.request_id, r.headers['x-request-id']);
-}
-
-function pointers(r: TestResponse): string[] {
-  return (r.json.errors as Array<{ pointer: string }>).map((e) => e.pointer).sort();
-}
 
 describe('backlog over HTTP', () => {
   let s: TestServer;

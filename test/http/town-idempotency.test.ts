@@ -13,18 +13,12 @@ import {
   startTestServer,
   TINYTOWN_HASH,
   TINYTOWN_KEY,
-  type TestResponse,
   type TestServer,
 } from '../helpers/server.js';
+import { assertProblem } from '../helpers/assertions.js';
 
 const T0 = Date.parse('2026-11-26T12:00:00.000Z');
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-function assertProblem(r: TestResponse, status: number, code: string): void {
-  assert.equal(r.status, status, r.text);
-  assert.equal(r.json.status, status);
-  assert.equal(r.json.type, `https://townhall.dev/problems/${code.replace(/[._]/g, '-')}`);
-}
 
 const key = (k: string, extra: Record<string, string> = {}): { headers: Record<string, string> } => ({ headers: { 'idempotency-key': k, ...extra } });
 

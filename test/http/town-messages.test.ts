@@ -6,22 +6,11 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { parseAuditLine, startTestServer, type TestResponse, type TestServer } from '../helpers/server.js';
+import { parseAuditLine, startTestServer, type TestServer } from '../helpers/server.js';
+import { assertProblem, pointers } from '../helpers/assertions.js';
 
 const T0 = Date.parse('2026-11-26T12:00:00.000Z');
 const MESSAGE_FIELDS = ['body', 'created_at', 'from', 'id', 'kind', 'message_id', 'task_id', 'to', 'to_agent', 'urgent'].sort();
-
-function assertProblem(r: TestResponse, status: number, code: string): void {
-  assert.equal(r.status, status, r.text);
-  assert.match(String(r.headers['content-type']), /^application\/problem\+json/);
-  assert.equal(r.json.status, status);
-  assert.equal(r.json.type, `https://townhall.dev/problems/${code.replace(/[._]/g, '-')}`);
-  assert.equal(r.json.request_id, r.headers['x-request-id']);
-}
-
-function pointers(r: TestResponse): string[] {
-  return (r.json.errors as Array<{ pointer: string }>).map((e) => e.pointer).sort();
-}
 
 describe('messages over HTTP', () => {
   let s: TestServer;

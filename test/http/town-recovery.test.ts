@@ -3,20 +3,10 @@
 // another agent, and its errors), and orphan-tasks (list, to_backlog, cancel).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { parseAuditLine, startTestServer, type TestResponse, type TestServer } from '../helpers/server.js';
+import { parseAuditLine, startTestServer, type TestServer } from '../helpers/server.js';
+import { assertProblem, pointers } from '../helpers/assertions.js';
 
 const T0 = Date.parse('2026-11-26T12:00:00.000Z');
-
-function assertProblem(r: TestResponse, status: number, code: string): void {
-  assert.equal(r.status, status, r.text);
-  assert.match(String(r.headers['content-type']), /^application\/problem\+json/);
-  assert.equal(r.json.status, status);
-  assert.equal(r.json.type, `https://townhall.dev/problems/${code.replace(/[._]/g, '-')}`);
-}
-
-function pointers(r: TestResponse): string[] {
-  return (r.json.errors as Array<{ pointer: string }>).map((e) => e.pointer).sort();
-}
 
 async function stateOf(s: TestServer, name: string): Promise<string> {
   return (await s.request('GET', `/v1/agents/${name}`)).json.state;

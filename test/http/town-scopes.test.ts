@@ -14,6 +14,7 @@ import {
   type TestResponse,
   type TestServer,
 } from '../helpers/server.js';
+import { metric } from '../helpers/assertions.js';
 
 const T0 = Date.parse('2026-11-26T12:00:00.000Z');
 const MANAGER_TOKEN = 'mgr-9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a';
@@ -23,11 +24,6 @@ function assertDenied(r: TestResponse, scope: string, what: string): void {
   assert.match(String(r.headers['content-type']), /^application\/problem\+json/, what);
   assert.equal(r.json.required_scope, scope, what);
   assert.equal(r.headers['www-authenticate'], `Bearer realm="townhall", error="insufficient_scope", scope="${scope}"`, what);
-}
-
-function metric(text: string, series: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? NaN : Number(line.slice(series.length + 1));
 }
 
 describe('town scopes with api_key keys', () => {

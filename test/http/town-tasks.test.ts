@@ -3,25 +3,14 @@
 // assignment, listing and filters, and the 409s of illegal transitions.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { parseAuditLine, startTestServer, type TestResponse, type TestServer } from '../helpers/server.js';
+import { parseAuditLine, startTestServer, type TestServer } from '../helpers/server.js';
+import { assertProblem, pointers } from '../helpers/assertions.js';
 
 const T0 = Date.parse('2026-11-26T12:00:00.000Z');
 const iso = (ms: number): string => new Date(ms).toISOString();
 const TASK_FIELDS = [
   'assigned_to', 'completed_at', 'created_at', 'description', 'id', 'result', 'started_at', 'state', 'tags', 'task_id', 'updated_at',
 ].sort();
-
-function assertProblem(r: TestResponse, status: number, code: string): void {
-  assert.equal(r.status, status, r.text);
-  assert.match(String(r.headers['content-type']), /^application\/problem\+json/);
-  assert.equal(r.json.status, status);
-  assert.equal(r.json.type, `https://townhall.dev/problems/${code.replace(/[._]/g, '-')}`);
-  assert.equal(r.json.request_id, r.headers['x-request-id']);
-}
-
-function pointers(r: TestResponse): string[] {
-  return (r.json.errors as Array<{ pointer: string }>).map((e) => e.pointer).sort();
-}
 
 describe('the worker flow over HTTP', () => {
   let s: TestServer;
