@@ -1,7 +1,7 @@
 // Shared pieces of the town's route declarations: body schemas for names and
 // texts, the paging query, and small handler helpers. The route files
 // (town-read-routes, town-write-routes, town-manage-routes) use only these.
-import { invalidQuery, type ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
 import { AGENT_NAME_PATTERN, MAX_NAME_LENGTH, MAX_TEXT_BYTES } from '../town/records.js';
 import type { RequestContext, RouteResult } from './route.js';
 import type { Schema } from './schema.js';
@@ -29,14 +29,9 @@ export function bodyOf<T>(ctx: RequestContext): Partial<T> {
   return (ctx.body ?? {}) as Partial<T>;
 }
 
-/** `?wait=N`: whole seconds, 0 to 30. */
+/** `?wait=N` in whole seconds; the pipeline has already checked it against the route's query declaration. */
 export function readWait(query: URLSearchParams): number {
-  const raw = query.get('wait');
-  if (raw === null) return 0;
-  if (!/^[0-9]{1,2}$/.test(raw) || Number(raw) > MAX_WAIT_SECS) {
-    throw invalidQuery([{ pointer: '/wait', message: `must be an integer from 0 to ${MAX_WAIT_SECS}` }]);
-  }
-  return Number(raw);
+  return Number(query.get('wait') ?? 0);
 }
 
 export const ok = (body: unknown): RouteResult => ({ status: 200, body });

@@ -12,8 +12,6 @@ import { townManageRoutes } from './town-manage-routes.js';
 import { townReadRoutes } from './town-read-routes.js';
 import { townWriteRoutes } from './town-write-routes.js';
 
-export { MAX_WAIT_SECS, readWait } from './town-route-parts.js';
-
 export function townRoutes(town: Town): RouteDef[] {
   return [...townReadRoutes(town), ...townWriteRoutes(town), ...townManageRoutes(town)];
 }
