@@ -29,6 +29,7 @@ export const ERROR_TABLE = {
   'town.task_state': { status: 409, title: 'Conflict' },
   'town.not_in_backlog': { status: 409, title: 'Conflict' },
   'server.shutting_down': { status: 503, title: 'Service Unavailable' },
+  'store.unavailable': { status: 503, title: 'Service Unavailable' },
   'server.internal': { status: 500, title: 'Internal Server Error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -62,7 +62,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
     const authenticator = createAuthenticator(auth.mode, verifier, createFailureLimiter(auth.maxFailedAttemptsPerMinute, clock));
     const town = createTown({ store, clock, config: config.town });
     let ready = false;
-    const routes = buildRouteTable({ clock, startedAt, version: VERSION, authMode: auth.mode, metrics, isReady: () => ready }, town);
+    const routes = buildRouteTable({ clock, startedAt, version: VERSION, authMode: auth.mode, metrics, isReady: () => ready && store.healthy() }, town);
     const pipeline = createPipeline({
       router: createRouter(routes),
       authenticator,

@@ -4,9 +4,9 @@
 // in the store (so they survive a restart), and any response below 500 is
 // replayed.
 //
-// Known limit: the record is written in its own transaction right after the
-// handler's, so a crash between the two fsyncs lets a retry run again. Both
-// usually share one group-commit flush.
+// Known limit: the record is written in its own transaction after the
+// handler's is durable, so a crash between those two fsyncs lets a retry run
+// the handler again.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { HttpError, type ErrorCode, type ProblemExtras } from '../errors.js';
@@ -103,8 +103,16 @@ export async function purgeExpiredIdempotency(store: Store, clock: Clock): Promi
   const now = clock.now();
   const expired = await store.read((tx) => tx.list<StoredResponse>('idempotency').filter((r) => r.expires_at <= now).map((r) => r.id));
   if (expired.length === 0) return 0;
-  await store.transact((tx) => {
-    for (const id of expired) tx.delete('idempotency', id);
+  return store.transact((tx) => {
+    let removed = 0;
+    for (const id of expired) {
+      // Re-checked here: the key may have been used again since the read.
+      const current = tx.get<StoredResponse>('idempotency', id);
+      if (current !== undefined && current.expires_at <= now) {
+        tx.delete('idempotency', id);
+        removed++;
+      }
+    }
+    return removed;
   });
-  return expired.length;
 }

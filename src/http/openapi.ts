@@ -24,7 +24,8 @@ export function routeErrorCodes(route: RouteDef): ErrorCode[] {
   if (route.method !== 'GET') {
     for (const c of ['body.too_large', 'body.unsupported_media_type', 'body.malformed_json'] as const) codes.add(c);
   }
-  if (route.body !== undefined) codes.add('body.invalid');
+  // A route without a body schema still refuses body fields (422).
+  if (route.method !== 'GET') codes.add('body.invalid');
   if (route.query !== undefined) codes.add('query.invalid');
   if (route.idempotent === true) codes.add('idempotency.mismatch');
   for (const c of route.errors ?? []) codes.add(c);

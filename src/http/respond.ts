@@ -5,6 +5,7 @@
 // become a fixed 500 body; their cause is logged by the caller, never sent.
 import type { ServerResponse } from 'node:http';
 import { ERROR_TABLE, HttpError, problemType } from '../errors.js';
+import { StoreUnavailableError } from '../store/store-errors.js';
 
 /** Response headers, collected in one object and handed to writeHead once. */
 export type ResponseHeaders = Record<string, string | number | string[]>;
@@ -19,7 +20,11 @@ export interface ProblemContext {
 }
 
 export function toHttpError(err: unknown): HttpError {
-  return err instanceof HttpError ? err : new HttpError('server.internal', 'An unexpected error occurred; the request id identifies it in the server log.');
+  if (err instanceof HttpError) return err;
+  if (err instanceof StoreUnavailableError) {
+    return new HttpError('store.unavailable', 'The data store cannot accept requests; an operator must look at the server log.', { retry_after_secs: 30 });
+  }
+  return new HttpError('server.internal', 'An unexpected error occurred; the request id identifies it in the server log.');
 }
 
 // Headers go to writeHead in one object and never through setHeader: Node then

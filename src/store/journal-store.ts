@@ -51,6 +51,8 @@ export interface JournalStoreOptions {
 
 export interface JournalStore extends Store {
   stats(): JournalStats;
+  /** False once a write failed or the store is closing: readiness reports it. */
+  healthy(): boolean;
 }
 
 export async function openJournalStore(options: JournalStoreOptions): Promise<JournalStore> {
@@ -118,8 +120,10 @@ export async function openJournalStore(options: JournalStoreOptions): Promise<Jo
       const { result, ops } = outcome;
       // Nothing written: behave like a read, waiting for what it saw to be durable.
       if (ops.length === 0) return writer.barrier().then(() => result);
+      // Encode before taking the number: a record that cannot be encoded (too
+      // large) must fail this transaction alone, not leave a gap in the journal.
+      const line = encodeRecord(seq + 1, ops);
       seq++;
-      const line = encodeRecord(seq, ops);
       state.apply(ops);
       return writer.append(seq, line).then(() => result);
     },
@@ -135,6 +139,7 @@ export async function openJournalStore(options: JournalStoreOptions): Promise<Jo
       return writer.barrier().then(() => result);
     },
     stats: () => writer.stats(),
+    healthy: () => refusal() === undefined,
     close(): Promise<void> {
       closing ??= writer.close().finally(() => lock.release());
       return closing;

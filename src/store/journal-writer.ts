@@ -105,8 +105,9 @@ export function createJournalWriter(options: JournalWriterOptions): JournalWrite
       while (current.lines.length > 0 && failed === undefined) {
         const batch = (inflight = current);
         current = newBatch();
-        const data = Buffer.from(batch.lines.join(''), 'utf8');
+        let data: Buffer;
         try {
+          data = Buffer.from(batch.lines.join(''), 'utf8');
           await writeAll(data);
           if (durability === 'always') await io.fdatasync(fd);
         } catch (err) {

@@ -17,11 +17,21 @@
 // - Takeover (unlink, then 'wx' again) has a narrow race if two processes
 //   start at the same instant over the same stale lock; the 'wx' still makes
 //   them fail rather than share when the timing is tighter than the unlink.
-import { open, readFile, unlink } from 'node:fs/promises';
+import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreOpenError, errnoCode } from './store-errors.js';
 
 export const LOCK_FILE = 'townhall.lock';
+/** An empty lock older than this was not being written by a starting server. */
+const EMPTY_LOCK_GRACE_MS = 5000;
+
+async function ageMs(file: string): Promise<number> {
+  try {
+    return Date.now() - (await stat(file)).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
 
 /** Lock files held by this process, so a same-pid lock can be told apart from a stale one. */
 const held = new Set<string>();
@@ -41,6 +51,14 @@ export async function acquireStoreLock(dir: string, logger: { warn(msg: string):
     const text = await readLock(file);
     if (text === undefined) continue; // removed between our create and read: just retry
     const pid = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+    if (text.trim() === '' && (await ageMs(file)) > EMPTY_LOCK_GRACE_MS) {
+      // A crash between creating the file and writing the pid leaves it empty.
+      logger.warn(`taking over empty lock ${file}, left by a process that died while starting`);
+      await unlink(file).catch((err: unknown) => {
+        if (errnoCode(err) !== 'ENOENT') throw err;
+      });
+      continue;
+    }
     if (!Number.isSafeInteger(pid) || pid <= 0) {
       throw new StoreOpenError(
         `${file} exists but does not contain a pid; if no townhall is running on ${dir}, delete the file and start again`,
@@ -67,6 +85,7 @@ async function tryCreate(file: string): Promise<boolean> {
   }
   try {
     await handle.writeFile(`${process.pid}\n`, 'utf8');
+    await handle.sync();
   } finally {
     await handle.close();
   }

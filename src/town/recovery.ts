@@ -60,6 +60,13 @@ function requeue(w: WriteContext, task: TaskRecord): TaskRecord {
   return next;
 }
 
+/** Deletes queued `task_assign` messages for these tasks: they no longer hold, and an agent must not act on them. */
+function voidAssignments(w: WriteContext, taskIds: ReadonlySet<string>): void {
+  for (const m of w.tx.list<MessageRecord>('messages')) {
+    if (m.kind === 'task_assign' && m.task_id !== null && taskIds.has(m.task_id)) w.tx.delete('messages', m.id);
+  }
+}
+
 function clearCurrentTasks(w: WriteContext, agents: readonly AgentRecord[], taskIds: ReadonlySet<string>): void {
   for (const a of agents) {
     if (a.current_task !== null && taskIds.has(a.current_task)) putAgent(w.tx, { ...a, current_task: null });
@@ -92,12 +99,8 @@ export function reclaim(w: WriteContext, input: ReclaimInput): ReclaimResult {
   const ids = tasks.map((t) => t.id);
   const idSet = new Set(ids);
 
-  const queued: MessageRecord[] = sources.flatMap((a) => mailboxMessages(w.tx, a.id)).sort((a, b) => a.seq - b.seq);
-  const assignsFor = (m: MessageRecord, ids: ReadonlySet<string>): boolean => m.kind === 'task_assign' && m.task_id !== null && ids.has(m.task_id);
-
   if (toBacklog) {
-    // The requeued tasks' assignments are void; a restarted agent must not act on them.
-    for (const m of queued) if (assignsFor(m, idSet)) w.tx.delete('messages', m.id);
+    voidAssignments(w, idSet);
     for (const t of tasks) requeue(w, t);
     clearCurrentTasks(w, sources, idSet);
     return { reclaimed: ids.length, destination: 'backlog', tasks: ids };
@@ -108,13 +111,10 @@ export function reclaim(w: WriteContext, input: ReclaimInput): ReclaimResult {
   // of the target's queue. `shutdown` stays (it was meant for the dead agent);
   // the old `task_assign`s are replaced by fresh ones below, and assignments
   // of tasks the dead agent no longer holds stay put rather than mislead.
+  voidAssignments(w, idSet);
+  const queued: MessageRecord[] = sources.flatMap((a) => mailboxMessages(w.tx, a.id)).sort((a, b) => a.seq - b.seq);
   for (const m of queued) {
-    if (m.kind === 'shutdown') continue;
-    if (assignsFor(m, idSet)) {
-      w.tx.delete('messages', m.id);
-      continue;
-    }
-    if (m.kind === 'task_assign') continue;
+    if (m.kind === 'shutdown' || m.kind === 'task_assign') continue;
     w.tx.put('messages', m.id, { ...m, to: target.name, to_agent: target.id, seq: nextSeq(w.tx) });
     w.woken.add(target.id);
   }
@@ -157,6 +157,10 @@ export function orphanTasks(w: WriteContext, action: OrphanAction): OrphanResult
       return next;
     });
   }
-  if (action !== 'list') clearCurrentTasks(w, [...agents.values()], new Set(orphans.map((t) => t.id)));
+  if (action !== 'list') {
+    const ids = new Set(orphans.map((t) => t.id));
+    voidAssignments(w, ids);
+    clearCurrentTasks(w, [...agents.values()], ids);
+  }
   return { action, count: result.length, tasks: result.map(taskView) };
 }

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -359,6 +359,26 @@ describe('journal store: lock', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  // Regression: a crash between creating the lock and writing its pid left an
+  // empty file that blocked every later start.
+  test('an empty lock file is refused while fresh and taken over once old', async () => {
+    const dir = await tempDir();
+    try {
+      const lock = join(dir, 'townhall.lock');
+      await writeFile(lock, '');
+      await assert.rejects(open(dir), /does not contain a pid/);
+      const old = new Date(Date.now() - 60_000);
+      await utimes(lock, old, old);
+      const warnings: string[] = [];
+      const store = await open(dir, { logger: { warn: (m) => warnings.push(m) } });
+      assert.match(warnings.join('\n'), /taking over empty lock/);
+      assert.equal((await readFile(lock, 'utf8')).trim(), String(process.pid));
+      await store.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('journal store: durability', () => {
@@ -439,6 +459,7 @@ describe('journal store: durability', () => {
           assert.doesNotMatch(err.message, /hunter2/);
         }
         assert.equal(logger.warnings.length, 1);
+        assert.equal(store.healthy(), false, 'readiness must see the failure');
         await assert.rejects(store.transact((tx) => tx.put('agents', 'after', {})), StoreUnavailableError);
         await assert.rejects(store.read((tx) => tx.count('agents')), StoreUnavailableError);
         await assert.rejects(store.close(), StoreUnavailableError);

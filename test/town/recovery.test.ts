@@ -166,3 +166,19 @@ test('orphan cancel cancels them; an unknown action is 422', async () => {
   const err = await rejectsWith(town.orphanTasks('explode' as never), 'body.invalid');
   assert.equal(err.extras.errors?.[0]?.pointer, '/action');
 });
+
+// Regression: orphan-tasks left the dead agent's task_assign queued, so after a
+// restart it could start a task another agent had claimed (worked twice).
+for (const action of ['to_backlog', 'cancel'] as const) {
+  test(`orphan-tasks ${action} voids the task's queued task_assign`, async () => {
+    const { town } = makeTown();
+    await town.spawnAgent({ name: 'a' });
+    const t = await town.assignTask('a', 'do it');
+    await town.killAgent('a');
+    assert.equal((await town.inbox('a')).messages.filter((m) => m.kind === 'task_assign').length, 1);
+    await town.orphanTasks(action);
+    assert.deepEqual((await town.inbox('a')).messages.map((m) => m.kind), ['shutdown']);
+    await town.restartAgent('a');
+    assert.equal(await town.nextMessage('a'), null, `no stale assignment of ${t.id} to act on`);
+  });
+}
