@@ -6,9 +6,9 @@
 // - Cache entries are keyed by HMAC-SHA256(per-process random key, secret), so
 //   the cache never holds a secret or a plain hash of one.
 // - Key ids are compared with timingSafeEqual over SHA-256 digests, against
-//   every key without early exit; an unknown Basic key id runs Argon2 against a
-//   dummy hash with the first key's parameters, so it costs the same as a wrong
-//   token (no key-id oracle).
+//   every key without early exit; a Basic attempt runs one Argon2 verification
+//   per distinct parameter set among the keys (real or dummy), so an unknown id
+//   costs the same as a wrong token for any known one (no key-id oracle).
 // - Recent failures are cached too, so replaying a wrong key does not buy
 //   Argon2 time; they still count against the failure limiter upstream.
 import { createHash, createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -79,9 +79,21 @@ export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise
   const principals: Principal[] = keys.map((k) => Object.freeze({ id: k.id, scopes: Object.freeze([...effectiveScopes(k.scopes)]) }));
   const successes = new TtlCache<number>(opts.maxCacheEntries ?? 10_000);
   const failures = new TtlCache<AuthFailureReason>(opts.maxCacheEntries ?? 10_000);
-  const first = keys[0] === undefined ? undefined : parseArgon2idPhc(keys[0].hash);
-  const dummyParams = first === undefined || typeof first === 'string' ? DEFAULT_HASH_PARAMS : first;
-  const dummyHash = await hashToken(randomBytes(24).toString('base64'), dummyParams);
+  // One dummy hash per distinct Argon2 parameter set among the keys. A Basic
+  // attempt runs one verification per set (the key's own hash for its set,
+  // dummies for the others), so its cost is the same whatever id it names.
+  const paramSetOf = (hash: string): string => {
+    const p = parseArgon2idPhc(hash);
+    return typeof p === 'string' ? 'default' : `${p.memoryCost},${p.timeCost},${p.parallelism}`;
+  };
+  const keyParamSets = keys.map((k) => paramSetOf(k.hash));
+  const dummies = new Map<string, string>();
+  for (const k of keys.length > 0 ? keys : [null]) {
+    const set = k === null ? 'default' : paramSetOf(k.hash);
+    if (dummies.has(set)) continue;
+    const parsed = k === null ? DEFAULT_HASH_PARAMS : parseArgon2idPhc(k.hash);
+    dummies.set(set, await hashToken(randomBytes(24).toString('base64'), typeof parsed === 'string' ? DEFAULT_HASH_PARAMS : parsed));
+  }
 
   function cacheKeyOf(c: Exclude<Credential, { kind: 'none' | 'malformed' }>): string {
     // One update: this runs on every authenticated request.
@@ -106,36 +118,34 @@ export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise
     return { ok: true, principal: principals[index]! };
   }
 
-  async function runArgon2(candidates: number[], token: string): Promise<number | null | 'busy'> {
-    const result = await gate.run(async () => {
-      if (candidates.length === 0) {
-        opts.onArgon2?.();
-        await verifyToken(dummyHash, token);
-        return -1;
-      }
-      for (const i of candidates) {
-        opts.onArgon2?.();
-        if (await verifyToken(keys[i]!.hash, token)) return i;
-      }
-      return -1;
-    });
-    if (result === null) return 'busy';
-    return result === -1 ? null : result;
+  /** Bearer and X-API-Key name no key: try each in turn. */
+  async function matchAnyKey(token: string): Promise<number> {
+    for (const [i, key] of keys.entries()) {
+      opts.onArgon2?.();
+      if (await verifyToken(key.hash, token)) return i;
+    }
+    return -1;
+  }
+
+  /** Basic names a key (or none, -1): one verification per parameter set, real or dummy. */
+  async function matchNamedKey(index: number, token: string): Promise<number> {
+    let matched = -1;
+    for (const [set, dummy] of dummies) {
+      opts.onArgon2?.();
+      const real = index !== -1 && keyParamSets[index] === set;
+      const ok = await verifyToken(real ? keys[index]!.hash : dummy, token);
+      if (real && ok) matched = index;
+    }
+    return matched;
   }
 
   async function verifyWithArgon2(credential: Exclude<Credential, { kind: 'none' | 'malformed' }>, cacheKey: string): Promise<ApiKeyOutcome> {
-    let candidates: number[];
-    if (credential.kind === 'basic') {
-      const i = findKeyById(credential.keyId);
-      candidates = i === -1 ? [] : [i];
-    } else {
-      candidates = keys.map((_, i) => i);
-    }
-    const matched = await runArgon2(candidates, credential.token);
-    if (matched === 'busy') return { ok: false, reason: 'busy' };
+    const named = credential.kind === 'basic' ? findKeyById(credential.keyId) : null;
+    const matched = await gate.run(() => (named === null ? matchAnyKey(credential.token) : matchNamedKey(named, credential.token)));
+    if (matched === null) return { ok: false, reason: 'busy' };
     const after = clock.now();
-    if (matched === null) {
-      const reason: AuthFailureReason = credential.kind === 'basic' && candidates.length === 0 ? 'unknown_key' : 'wrong_secret';
+    if (matched === -1) {
+      const reason: AuthFailureReason = named === -1 ? 'unknown_key' : 'wrong_secret';
       failures.set(cacheKey, reason, after + Math.min(FAILURE_TTL_MS, Math.max(cacheTtlMs, 1000)));
       return { ok: false, reason };
     }

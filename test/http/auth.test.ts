@@ -127,6 +127,18 @@ scopes = []
     }
   });
 
+  test('Basic costs the same Argon2 work whether the key id exists or not (no key-id oracle)', async () => {
+    // The two keys use different parameters (m=19456,t=2 and m=65536,t=3): every
+    // Basic attempt runs one verification per parameter set, real or dummy.
+    const count = async (): Promise<number> => metric((await s.request('GET', '/metrics')).text, 'townhall_argon2_verifications_total');
+    for (const id of ['reader', 'ops', 'no-such-key']) {
+      const before = await count();
+      const r = await s.request('GET', '/v1/status', { headers: { authorization: basic(id, `wrong-for-${id}`) } });
+      assert.equal(r.status, 401);
+      assert.equal((await count()) - before, 2, `Argon2 runs for Basic id ${id}`);
+    }
+  });
+
   test('Argon2 runs once per key: later requests hit the verified cache', async () => {
     const before = (await s.request('GET', '/metrics')).text;
     for (let i = 0; i < 5; i++) {
