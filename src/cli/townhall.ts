@@ -65,9 +65,19 @@ export async function runTownhall(argv: string[]): Promise<number> {
   let onStop: (signal: string) => void = (signal) => {
     stopRequested = signal;
   };
-  const handlers = { SIGTERM: () => onStop('SIGTERM'), SIGINT: () => onStop('SIGINT') };
+  // The audit log is stdout: if it cannot be written (EPIPE, ENOSPC), stop
+  // rather than crash or go on serving mutations that leave no audit line.
+  let auditFailed = false;
+  const onAuditError = (err: NodeJS.ErrnoException): void => {
+    if (auditFailed) return;
+    auditFailed = true;
+    process.stderr.write(`townhall: the audit log (stdout) cannot be written (${err.code ?? 'error'}); stopping\n`);
+    onStop('audit log unwritable');
+  };
+  const handlers = { SIGTERM: () => onStop('SIGTERM received'), SIGINT: () => onStop('SIGINT received') };
   process.once('SIGTERM', handlers.SIGTERM);
   process.once('SIGINT', handlers.SIGINT);
+  process.stdout.on('error', onAuditError);
   try {
     const { config, warnings } = loadConfig({ flags: values, env: process.env, cwd: process.cwd() });
     const townhall = await startTownhall(
@@ -78,7 +88,7 @@ export async function runTownhall(argv: string[]): Promise<number> {
     );
     await new Promise<void>((resolve) => {
       onStop = (signal) => {
-        townhall.logger.info(`${signal} received; finishing in-flight requests`);
+        townhall.logger.info(`${signal}; finishing in-flight requests`);
         townhall.close().then(resolve, (err: unknown) => {
           townhall.logger.error('error while stopping', err);
           resolve();
@@ -87,7 +97,7 @@ export async function runTownhall(argv: string[]): Promise<number> {
       if (stopRequested !== null) onStop(stopRequested);
     });
     townhall.logger.info('stopped');
-    return 0;
+    return auditFailed ? 1 : 0;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (err instanceof ConfigError || (err as Error).name === 'StoreOpenError') {
@@ -101,5 +111,6 @@ export async function runTownhall(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGTERM', handlers.SIGTERM);
     process.off('SIGINT', handlers.SIGINT);
+    process.stdout.off('error', onAuditError);
   }
 }
