@@ -97,8 +97,14 @@ export function listInbox(tx: ReadTx, ref: string, page: PageRequest = {}): Inbo
 
 export type PoppedMessage = Message & { message_id: string };
 
-/** Remove and return the head of a mailbox, or null when it is empty. */
-export function popMessage(w: WriteContext, ref: string): PoppedMessage | null {
+/** Put a popped message back in its place (same id and sequence) when its reader went away. */
+export function restoreMessage(w: WriteContext, record: MessageRecord): void {
+  w.tx.put('messages', record.id, record);
+  w.woken.add(record.to_agent);
+}
+
+/** Remove and return the head of a mailbox (and its stored record), or null when it is empty. */
+export function popMessage(w: WriteContext, ref: string): { message: PoppedMessage; record: MessageRecord } | null {
   const box = resolveMailbox(w.tx, ref);
   let head: MessageRecord | undefined;
   for (const m of mailboxMessages(w.tx, box.key)) {
@@ -108,7 +114,7 @@ export function popMessage(w: WriteContext, ref: string): PoppedMessage | null {
   w.tx.delete('messages', head.id);
   // Taking a message is activity; `box.agent` was read in this same transaction.
   if (box.agent !== null) w.tx.put('agents', box.agent.id, { ...box.agent, last_active_at: w.now });
-  return { ...messageView(head), message_id: head.id };
+  return { message: { ...messageView(head), message_id: head.id }, record: head };
 }
 
 function compareDelivery(a: MessageRecord, b: MessageRecord): number {

@@ -11,7 +11,7 @@ import type { AgentList, AgentResult, PruneResult, SpawnInput } from './agents.j
 import { addBacklog, assignAll, claimTask, listBacklog, removeBacklog } from './backlog.js';
 import type { AssignAllResult, BacklogInput, BacklogList, RemovedTask } from './backlog.js';
 import { createMessageWaiters, type MessageWaiters } from './message-waiters.js';
-import { listInbox, popMessage, sendMessage } from './messages.js';
+import { listInbox, popMessage, restoreMessage, sendMessage } from './messages.js';
 import type { InboxPage, PoppedMessage, SendInput, SendResult } from './messages.js';
 import type { PageRequest } from './pagination.js';
 import { agentView, taskView, type Agent, type HeartbeatState, type Task } from './records.js';
@@ -84,6 +84,12 @@ export interface Town {
   waiting(): number;
 }
 
+// A function, not an inline check: the signal can change across an await,
+// which TypeScript's narrowing does not know.
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
 export interface TownDeps {
   store: Store;
   clock: Clock;
@@ -119,8 +125,16 @@ export function createTown(deps: TownDeps): Town {
       // Register before looking, so a message queued in between still wakes us.
       const waiter = waitMs > 0 ? waiters.register(mailbox) : null;
       try {
-        const message = await write((w) => popMessage(w, ref));
-        if (message !== null) return message;
+        const popped = await write((w) => popMessage(w, ref));
+        if (popped !== null) {
+          // The reader may have gone while the pop was made durable: the
+          // message goes back rather than to nobody.
+          if (isAborted(signal)) {
+            await write((w) => restoreMessage(w, popped.record));
+            return null;
+          }
+          return popped.message;
+        }
         const remaining = deadline - performance.now();
         if (waiter === null || remaining <= 0) return null;
         const outcome = await waiter.wait(remaining, signal);

@@ -2,6 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AgentRecord, MessageRecord } from '../../src/town/records.js';
 import { T0, all, makeTown, rejectsWith, stored } from './town-fixture.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
+import type { Store } from '../../src/store/store.js';
+import { createTown } from '../../src/town/town.js';
 
 test('send defaults to a normal task from the supervisor and answers with message_id', async () => {
   const { town, store } = makeTown();
@@ -164,4 +167,32 @@ test('task_done wakes a supervisor long-poll', async () => {
   setTimeout(() => void town.completeTask(t.id, 'done'), 20);
   const m = await pending;
   assert.deepEqual([m?.kind, m?.task_id], ['task_done', t.id]);
+});
+
+// Regression: a reader that went away while its pop was being made durable
+// took the message with it; the message now goes back in its place.
+test('inbox/next puts the message back when the reader left during the pop', async () => {
+  const inner = createMemoryStore();
+  const gone = new AbortController();
+  let armed = false;
+  const store: Store = {
+    read: (fn) => inner.read(fn),
+    close: () => inner.close(),
+    async transact(fn) {
+      const result = await inner.transact(fn);
+      if (armed) {
+        armed = false;
+        gone.abort(); // the client disconnects while this write was in flight
+      }
+      return result;
+    },
+  };
+  const town = createTown({ store, clock: { now: () => 0 }, config: { name: 't', defaultCli: 'claude', maxAgents: 5, heartbeatTimeoutSecs: 120 } });
+  await town.spawnAgent({ name: 'w' });
+  await town.sendMessage({ to: 'w', message: 'first', urgent: null, kind: null, from: null });
+  await town.sendMessage({ to: 'w', message: 'second', urgent: null, kind: null, from: null });
+  armed = true;
+  assert.equal(await town.nextMessage('w', { signal: gone.signal }), null);
+  assert.deepEqual((await town.inbox('w')).messages.map((m) => m.body), ['first', 'second'], 'back in its place');
+  assert.equal((await town.nextMessage('w'))?.body, 'first');
 });
