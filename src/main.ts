@@ -15,6 +15,7 @@ import { buildRouteTable } from './http/route-table.js';
 import { createRouter } from './http/router.js';
 import { startHttpServer } from './http/server.js';
 import { openJournalStore } from './store/journal-store.js';
+import { withTransactionHooks } from './store/transaction-hook.js';
 import { createTown } from './town/town.js';
 import { VERSION } from './version.js';
 
@@ -60,7 +61,8 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
           })
         : null;
     const authenticator = createAuthenticator(auth.mode, verifier, createFailureLimiter(auth.maxFailedAttemptsPerMinute, clock));
-    const town = createTown({ store, clock, config: config.town });
+    // The town writes through the hook-aware view so idempotency records commit with what they describe.
+    const town = createTown({ store: withTransactionHooks(store), clock, config: config.town });
     let ready = false;
     const routes = buildRouteTable({ clock, startedAt, version: VERSION, authMode: auth.mode, metrics, isReady: () => ready && store.healthy() }, town);
     const pipeline = createPipeline({

@@ -4,13 +4,16 @@
 // in the store (so they survive a restart), and any response below 500 is
 // replayed.
 //
-// Known limit: the record is written in its own transaction after the
-// handler's is durable, so a crash between those two fsyncs lets a retry run
-// the handler again.
+// The stored response is written inside the handler's own transaction (see
+// store/transaction-hook.ts), so what a POST created and its key are durable
+// together: a crash cannot leave the one without the other. Only if the
+// handler's answer differs from what its transaction returned is it rewritten
+// in a second transaction.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { HttpError, type ErrorCode, type ProblemExtras } from '../errors.js';
 import type { Store } from '../store/store.js';
+import { runWithTransactionHook, type TransactionHook } from '../store/transaction-hook.js';
 import type { RouteResult } from './route.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -31,11 +34,17 @@ export interface IdempotencyScope {
   route: string;
   key: string;
   body: unknown;
+  /** The status a success answers with (the route's), recorded with the transaction's result. */
+  successStatus: number;
 }
 
 export interface Idempotency {
   /** Runs `handler` at most once per (principal, route, key); replays stored responses. */
   run(scope: IdempotencyScope, handler: () => Promise<RouteResult>): Promise<RouteResult>;
+}
+
+function sameResponse(a: { status: number; body: unknown } | null, b: { status: number; body: unknown }): boolean {
+  return a !== null && a.status === b.status && JSON.stringify(a.body) === JSON.stringify(b.body);
 }
 
 function sha256(text: string): string {
@@ -45,7 +54,7 @@ function sha256(text: string): string {
 export function createIdempotency(store: Store, clock: Clock): Idempotency {
   const inFlight = new Map<string, Promise<RouteResult>>();
 
-  async function execute(id: string, bodyHash: string, handler: () => Promise<RouteResult>): Promise<RouteResult> {
+  async function execute(id: string, bodyHash: string, successStatus: number, handler: () => Promise<RouteResult>): Promise<RouteResult> {
     const now = clock.now();
     const stored = await store.read((tx) => tx.get<StoredResponse>('idempotency', id));
     if (stored !== undefined && stored.expires_at > now) {
@@ -60,9 +69,18 @@ export function createIdempotency(store: Store, clock: Clock): Idempotency {
         tx.delete('idempotency', id);
         tx.put('idempotency', id, { ...record, id, body_sha256: bodyHash, expires_at: now + IDEMPOTENCY_TTL_MS });
       });
+    let provisional: { status: number; body: unknown } | null = null;
+    const hook: TransactionHook = {
+      attach(tx, result) {
+        const record = { status: successStatus, body: result ?? null };
+        tx.delete('idempotency', id);
+        tx.put('idempotency', id, { ...record, id, body_sha256: bodyHash, expires_at: now + IDEMPOTENCY_TTL_MS });
+        provisional = record;
+      },
+    };
     let result: RouteResult;
     try {
-      result = await handler();
+      result = await runWithTransactionHook(hook, handler);
     } catch (err) {
       // Handlers answer 4xx by throwing; those are answers too and replay as such.
       if (err instanceof HttpError && err.status < 500) {
@@ -70,7 +88,8 @@ export function createIdempotency(store: Store, clock: Clock): Idempotency {
       }
       throw err;
     }
-    if (result.status < 500) await save({ status: result.status, body: result.body ?? null });
+    const answered = { status: result.status, body: result.body ?? null };
+    if (answered.status < 500 && !sameResponse(provisional, answered)) await save(answered);
     return result;
   }
 
@@ -87,7 +106,7 @@ export function createIdempotency(store: Store, clock: Clock): Idempotency {
       for (let pending = inFlight.get(id); pending !== undefined; pending = inFlight.get(id)) {
         await pending.catch(() => undefined);
       }
-      const run = execute(id, bodyHash, handler);
+      const run = execute(id, bodyHash, scope.successStatus, handler);
       inFlight.set(id, run);
       try {
         return await run;

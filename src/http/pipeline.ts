@@ -47,6 +47,10 @@ export interface Pipeline {
   close(): void;
 }
 
+function successStatusOf(route: RouteDef): number {
+  return Number(Object.keys(route.success)[0] ?? 200);
+}
+
 const NO_FIELDS: Schema = { type: 'object', properties: {} };
 const PUBLIC_PRINCIPAL: Principal = Object.freeze({ id: ANONYMOUS_ID, scopes: Object.freeze([]) });
 // Shared by every request without a query string; handlers only read queries.
@@ -113,7 +117,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   function dispatch(route: RouteDef, ctx: Context, req: IncomingMessage): Promise<RouteResult> | RouteResult {
     const key = req.headers['idempotency-key'];
     if (route.idempotent === true && typeof key === 'string') {
-      return deps.idempotency.run({ principal: ctx.principal.id, route: `${route.method} ${route.path}`, key, body: ctx.body ?? null }, async () => route.handler(ctx));
+      const scope = { principal: ctx.principal.id, route: `${route.method} ${route.path}`, key, body: ctx.body ?? null, successStatus: successStatusOf(route) };
+      return deps.idempotency.run(scope, async () => route.handler(ctx));
     }
     return route.handler(ctx);
   }
