@@ -31,5 +31,7 @@ export class StoreUnavailableError extends Error {
 /** The errno code of a Node fs error, for messages that must not leak anything else. */
 export function errnoCode(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
+  // V8's string limit (about 512 MiB) is what a too-large batch or snapshot hits.
+  if (err instanceof RangeError) return 'too large to write in one piece';
   return 'unknown error';
 }
