@@ -64,3 +64,17 @@ test('[townhall.store] path is relative to the config file folder', async () => 
     await s.close();
   }
 });
+
+test('--verbose logs one debug line per request on the server log, and only with the flag', async () => {
+  for (const verbose of [true, false]) {
+    const s = await startTestServer({ verbose });
+    try {
+      await s.request('GET', '/health', { headers: { 'x-request-id': 'verbose-1' } });
+      const debug = s.logs.filter((l) => / DEBUG townhall: /.test(l));
+      if (verbose) assert.ok(debug.some((l) => l.includes('GET "/health" 200') && l.includes('request_id=verbose-1')), debug.join('\n'));
+      else assert.deepEqual(debug, []);
+    } finally {
+      await s.close();
+    }
+  }
+});

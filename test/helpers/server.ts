@@ -41,6 +41,8 @@ export interface StartOptions {
   toml?: string;
   env?: Record<string, string>;
   clock?: Clock;
+  /** As the --verbose flag. */
+  verbose?: boolean;
 }
 
 export function sendRequest(port: number, method: string, path: string, opts: RequestOptions = {}): Promise<TestResponse> {
@@ -80,7 +82,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
   let toml = opts.toml ?? '';
   if (!/\[townhall\.store\]/.test(toml)) toml += '\n[townhall.store]\ndurability = "none"\n';
   await writeFile(join(dir, 'tinytown.toml'), toml);
-  const { config, warnings } = loadConfig({ flags: { town: dir }, env: { TOWNHALL_PORT: '0', ...opts.env }, cwd: dir });
+  const { config, warnings } = loadConfig({ flags: { town: dir, ...(opts.verbose === true ? { verbose: true } : {}) }, env: { TOWNHALL_PORT: '0', ...opts.env }, cwd: dir });
   const audit: string[] = [];
   const logs: string[] = [];
   const townhall = await startTownhall(config, { audit: (l) => audit.push(l.trimEnd()), log: (l) => logs.push(l.trimEnd()) }, opts.clock ?? systemClock, warnings);
