@@ -1,7 +1,7 @@
 // The request pipeline, cheapest step first:
 //   request id -> route match -> authenticate (limiter, cache, then Argon2)
-//   -> authorize from the route table -> read the body (bounded) -> validate
-//   -> idempotency -> handler -> response.
+//   -> authorize from the route table -> validate the query -> read the body
+//   (bounded) -> validate it -> idempotency -> handler -> response.
 // The audit event is written in `finally`, so 401, 403, 429, 408 and 5xx are
 // recorded with the same request id the client sees. Nothing throws past here.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
