@@ -336,7 +336,10 @@ describe('a running server', () => {
                 probe.destroy();
                 resolve(false);
               });
-              probe.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNREFUSED' ? resolve(true) : reject(err)));
+              // ECONNRESET: the probe was accepted just as the listener closed; poll again.
+              probe.on('error', (err: NodeJS.ErrnoException) =>
+                err.code === 'ECONNREFUSED' ? resolve(true) : err.code === 'ECONNRESET' ? resolve(false) : reject(err),
+              );
             });
             if (refused) return;
             await new Promise((r) => setTimeout(r, 10));
