@@ -28,7 +28,7 @@ import { join, resolve } from 'node:path';
 import { encodeRecord, scanJournal, type JournalScan } from './journal-record.js';
 import { createJournalWriter, nodeJournalIo, type JournalIo, type JournalStats } from './journal-writer.js';
 import { createMemoryState, type StoreOp } from './memory-state.js';
-import { encodeSnapshot, fsyncDir, readSnapshot, writeSnapshot } from './snapshot.js';
+import { captureSnapshot, fsyncDir, readSnapshot, writeSnapshot } from './snapshot.js';
 import { acquireStoreLock } from './store-lock.js';
 import { StoreOpenError, StoreUnavailableError, errnoCode } from './store-errors.js';
 import type { ReadTx, Store, WriteTx } from './store.js';
@@ -97,7 +97,7 @@ export async function openJournalStore(options: JournalStoreOptions): Promise<Jo
     journalBytes,
     lastSeq: seq,
     compactAfterBytes,
-    snapshot: { capture: (at) => encodeSnapshot(at, state), persist: (text) => writeSnapshot(dir, text) },
+    snapshot: { capture: (at) => captureSnapshot(at, state), persist: (data) => writeSnapshot(dir, data) },
     logger,
   });
   let closing: Promise<void> | undefined;

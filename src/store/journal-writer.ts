@@ -22,6 +22,7 @@
 // in-flight requests; with "none" a caller waits once the batch passes 8 MiB.
 import { close as closeFd, fdatasync, ftruncate, write } from 'node:fs';
 import { StoreUnavailableError, errnoCode } from './store-errors.js';
+import type { SnapshotData } from './snapshot.js';
 
 /** The file operations the writer uses; replaceable in tests to inject faults. */
 export interface JournalIo {
@@ -58,7 +59,7 @@ export interface JournalWriterOptions {
   lastSeq: number;
   compactAfterBytes: number;
   /** Serialise the state as of `seq` synchronously, then persist it crash-safely. */
-  snapshot: { capture(seq: number): string; persist(text: string): Promise<void> };
+  snapshot: { capture(seq: number): SnapshotData; persist(data: SnapshotData): Promise<void> };
   logger: { warn(msg: string): void; info?(msg: string): void };
 }
 

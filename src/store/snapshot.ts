@@ -1,14 +1,17 @@
 // snapshot.json: the whole state as of one sequence number, written when the
 // journal is compacted and loaded first at open.
 //
-// Format (one JSON object on one line, keys in this exact order):
+// Format (version 2), one JSON value per line, so no single string ever holds
+// the whole state (V8 strings stop at about 512 MiB):
 //
-//   {"format":"townhall-snapshot","version":1,"seq":N,"sha256":"<64 hex>","collections":C}\n
+//   {"format":"townhall-snapshot","version":2,"seq":N,"rows":R}\n
+//   ["<collection>","<id>",<value>]\n        R lines, collections in order,
+//   ...                                      records in insertion order
+//   {"end":true,"sha256":"<64 hex>"}\n
 //
-//   N    the last journal sequence number the snapshot contains
-//   C    {"agents":[["<id>",<value>],...],"tasks":[...],...} in insertion order
-//   sha256 is over the exact bytes of C, so a damaged file is detected even
-//   when it still parses.
+//   N       the last journal sequence number the snapshot contains
+//   sha256  over the exact bytes of the R row lines (newlines included), so a
+//           damaged file is detected even when every line still parses
 //
 // Safety: the file is replaced crash-safely: write snapshot.json.tmp, fsync it,
 // rename it over snapshot.json, fsync the directory. A crash at any step leaves
@@ -25,27 +28,44 @@ import { COLLECTIONS } from './store.js';
 
 export const SNAPSHOT_FILE = 'snapshot.json';
 const TMP_FILE = 'snapshot.json.tmp';
-const HEADER = /^\{"format":"townhall-snapshot","version":1,"seq":(\d+),"sha256":"([0-9a-f]{64})","collections":/;
+const HEADER = /^\{"format":"townhall-snapshot","version":2,"seq":(\d+),"rows":(\d+)\}$/;
+const TRAILER = /^\{"end":true,"sha256":"([0-9a-f]{64})"\}$/;
+/** Rows are written in chunks of about this many characters. */
+const CHUNK_CHARS = 1 << 20;
 
-/** Serialise the committed state (synchronously, so it is exactly the state at `seq`). */
-export function encodeSnapshot(seq: number, state: MemoryState): string {
-  const parts: string[] = [];
-  for (const collection of COLLECTIONS) {
-    const rows: string[] = [];
-    for (const entry of state.entries(collection)) rows.push(JSON.stringify(entry));
-    parts.push(`"${collection}":[${rows.join(',')}]`);
-  }
-  const body = `{${parts.join(',')}}`;
-  const digest = createHash('sha256').update(body).digest('hex');
-  return `{"format":"townhall-snapshot","version":1,"seq":${seq},"sha256":"${digest}","collections":${body}}\n`;
+/** The committed state at `seq`, one encoded line per record. */
+export interface SnapshotData {
+  seq: number;
+  rows: string[];
 }
 
-/** Replace DIR/snapshot.json with `text`, crash-safely (see header). */
-export async function writeSnapshot(dir: string, text: string): Promise<void> {
+/** Capture the committed state (synchronously, so it is exactly the state at `seq`). */
+export function captureSnapshot(seq: number, state: MemoryState): SnapshotData {
+  const rows: string[] = [];
+  for (const collection of COLLECTIONS) {
+    for (const [id, value] of state.entries(collection)) rows.push(`${JSON.stringify([collection, id, value])}\n`);
+  }
+  return { seq, rows };
+}
+
+/** Replace DIR/snapshot.json with `data`, crash-safely (see header), in bounded chunks. */
+export async function writeSnapshot(dir: string, data: SnapshotData): Promise<void> {
   const tmp = join(dir, TMP_FILE);
   const handle = await open(tmp, 'w', 0o600);
   try {
-    await handle.writeFile(text, 'utf8');
+    const hash = createHash('sha256');
+    await handle.write(`{"format":"townhall-snapshot","version":2,"seq":${data.seq},"rows":${data.rows.length}}\n`);
+    let chunk = '';
+    for (const row of data.rows) {
+      chunk += row;
+      if (chunk.length >= CHUNK_CHARS) {
+        hash.update(chunk);
+        await handle.write(chunk);
+        chunk = '';
+      }
+    }
+    hash.update(chunk);
+    await handle.write(`${chunk}{"end":true,"sha256":"${hash.digest('hex')}"}\n`);
     await handle.sync();
   } finally {
     await handle.close();
@@ -72,37 +92,47 @@ export async function readSnapshot(dir: string, apply: (ops: StoreOp[]) => void)
   const bad = (reason: string): StoreOpenError =>
     new StoreOpenError(`${file} is corrupt: ${reason}; restore from backup or move the file aside`);
 
-  const header = HEADER.exec(buf.toString('latin1', 0, Math.min(buf.length, 200)));
+  const headerEnd = buf.indexOf(10);
+  const header = headerEnd === -1 ? null : HEADER.exec(buf.toString('utf8', 0, headerEnd));
   if (header === null) throw bad('unrecognised header');
   const seq = Number(header[1]);
-  const bodyStart = header[0].length;
-  const tail = buf.toString('latin1', buf.length - 2);
-  if (tail !== '}\n' || !Number.isSafeInteger(seq)) throw bad('truncated file');
-  const body = buf.subarray(bodyStart, buf.length - 2);
-  if (createHash('sha256').update(body).digest('hex') !== header[2]) throw bad('checksum mismatch');
+  const rowCount = Number(header[2]);
+  if (buf[buf.length - 1] !== 10) throw bad('truncated file');
+  const trailerStart = buf.lastIndexOf(10, buf.length - 2) + 1;
+  const trailer = trailerStart <= headerEnd ? null : TRAILER.exec(buf.toString('utf8', trailerStart, buf.length - 1));
+  if (trailer === null || !Number.isSafeInteger(seq)) throw bad('truncated file');
+  const rowsStart = headerEnd + 1;
+  if (createHash('sha256').update(buf.subarray(rowsStart, trailerStart)).digest('hex') !== trailer[1]) throw bad('checksum mismatch');
 
-  let collections: unknown;
-  try {
-    collections = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw bad('unparsable JSON');
-  }
-  if (typeof collections !== 'object' || collections === null || Array.isArray(collections)) {
-    throw bad('invalid structure');
-  }
-  for (const [collection, rows] of Object.entries(collections)) {
-    if (!isCollection(collection) || !Array.isArray(rows)) throw bad('invalid structure');
-    const seen = new Set<string>();
-    const ops: StoreOp[] = [];
-    for (const row of rows as unknown[]) {
-      if (!Array.isArray(row) || row.length !== 2 || typeof row[0] !== 'string' || seen.has(row[0])) {
-        throw bad(`invalid record in ${collection}`);
-      }
-      seen.add(row[0]);
-      ops.push({ kind: 'put', collection, id: row[0], value: deepFreeze(row[1] as unknown) });
+  const seen = new Map<string, Set<string>>();
+  let ops: StoreOp[] = [];
+  let rows = 0;
+  for (let start = rowsStart; start < trailerStart; ) {
+    const end = buf.indexOf(10, start);
+    let row: unknown;
+    try {
+      row = JSON.parse(buf.toString('utf8', start, end));
+    } catch {
+      throw bad(`unparsable record at byte offset ${start}`);
     }
-    apply(ops);
+    if (!Array.isArray(row) || row.length !== 3 || typeof row[0] !== 'string' || !isCollection(row[0]) || typeof row[1] !== 'string') {
+      throw bad(`invalid record at byte offset ${start}`);
+    }
+    const ids = seen.get(row[0]) ?? new Set<string>();
+    if (ids.has(row[1])) throw bad(`duplicate record at byte offset ${start}`);
+    ids.add(row[1]);
+    seen.set(row[0], ids);
+    ops.push({ kind: 'put', collection: row[0], id: row[1], value: deepFreeze(row[2] as unknown) });
+    // Apply in batches so a large snapshot never holds every op at once.
+    if (ops.length >= 10_000) {
+      apply(ops);
+      ops = [];
+    }
+    rows++;
+    start = end + 1;
   }
+  apply(ops);
+  if (rows !== rowCount) throw bad(`expected ${rowCount} records, found ${rows}`);
   return seq;
 }
 

@@ -211,6 +211,37 @@ describe('journal store: recovery', () => {
   });
 });
 
+describe('journal store: snapshot format', () => {
+  // Regression: the snapshot used to be one JSON string, which V8 cannot build
+  // past ~512 MiB, so a large town could never compact again. It is now one
+  // line per record between a header and a checksummed trailer.
+  test('snapshot.json holds a header, one line per record, and a trailer; a wrong count is refused', async () => {
+    const dir = await tempDir();
+    try {
+      const store = await open(dir, { compactAfterBytes: 1 });
+      await store.transact((tx) => {
+        tx.put('agents', 'a', { id: 'a', note: 'line\nbreak' });
+        tx.put('tasks', 't', { id: 't' });
+      });
+      await store.close();
+      const file = join(dir, 'snapshot.json');
+      const lines = (await readFile(file, 'utf8')).split('\n');
+      assert.match(lines[0]!, /^\{"format":"townhall-snapshot","version":2,"seq":1,"rows":2\}$/);
+      assert.deepEqual(JSON.parse(lines[1]!), ['agents', 'a', { id: 'a', note: 'line\nbreak' }]);
+      assert.deepEqual(JSON.parse(lines[2]!), ['tasks', 't', { id: 't' }]);
+      assert.match(lines[3]!, /^\{"end":true,"sha256":"[0-9a-f]{64}"\}$/);
+      assert.equal(lines[4], '');
+      const reopened = await open(dir);
+      assert.deepEqual(await reopened.read((tx) => tx.get('agents', 'a')), { id: 'a', note: 'line\nbreak' });
+      await reopened.close();
+      await writeFile(file, lines.join('\n').replace('"rows":2', '"rows":3'));
+      await assert.rejects(open(dir), /expected 3 records, found 2/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('journal store: compaction', () => {
   for (const durability of ['always', 'none'] as const) {
     test(`compaction keeps every transaction, including ones issued while it runs (durability ${durability})`, async () => {
