@@ -140,6 +140,7 @@ export async function openJournalStore(options: JournalStoreOptions): Promise<Jo
     },
     stats: () => writer.stats(),
     healthy: () => refusal() === undefined,
+    version: () => state.version,
     close(): Promise<void> {
       closing ??= writer.close().finally(() => lock.release());
       return closing;

@@ -36,6 +36,8 @@ export interface MemoryState {
   /** Run `fn` against an overlay; returns its result and the operations to apply. Throws what `fn` throws. */
   run<T>(fn: (tx: WriteTx) => T): { result: T; ops: StoreOp[] };
   apply(ops: readonly StoreOp[]): void;
+  /** Bumped by every apply: lets callers cache views derived from the state. */
+  readonly version: number;
   /** Committed records of one collection in order, for snapshots. */
   entries(collection: Collection): IterableIterator<[string, unknown]>;
 }
@@ -158,7 +160,10 @@ export function createMemoryState(): MemoryState {
     return { result, ops };
   }
 
+  let version = 0;
+
   function apply(ops: readonly StoreOp[]): void {
+    version++;
     for (const op of ops) {
       const map = table(op.collection);
       if (op.kind === 'put') map.set(op.id, op.value);
@@ -166,7 +171,15 @@ export function createMemoryState(): MemoryState {
     }
   }
 
-  return { view, run, apply, entries: (collection) => table(collection).entries() };
+  return {
+    view,
+    run,
+    apply,
+    get version() {
+      return version;
+    },
+    entries: (collection) => table(collection).entries(),
+  };
 }
 
 /** Freeze a freshly parsed JSON value in place, all the way down. */

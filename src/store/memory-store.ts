@@ -34,6 +34,7 @@ export function createMemoryStore(): Store {
       closed = true;
       return Promise.resolve();
     },
+    version: () => state.version,
   };
 }
 

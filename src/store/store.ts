@@ -41,4 +41,9 @@ export interface Store {
   read<T>(fn: (tx: ReadTx) => T): Promise<T>;
   /** Flush what is pending and release files and locks. Idempotent. */
   close(): Promise<void>;
+  /**
+   * A number that changes whenever the state changes (a transaction applied),
+   * so callers can cache views derived from the whole state.
+   */
+  version(): number;
 }

@@ -23,6 +23,7 @@ export function withTransactionHooks(store: Store): Store {
   return {
     read: (fn) => store.read(fn),
     close: () => store.close(),
+    version: () => store.version(),
     transact(fn) {
       const slot = current.getStore();
       if (slot === undefined || slot.used) return store.transact(fn);

@@ -3,8 +3,8 @@
 // (atomic: it validates before writing, and a throw discards its writes);
 // each read is one `store.read`. A long-poll is a loop of such atomic pops. Long-polling readers are woken only after the
 // transaction that queued their message is durable.
-import type { Store } from '../store/store.js';
-import type { Clock } from '../clock.js';
+import type { ReadTx, Store } from '../store/store.js';
+import { isoTime, type Clock } from '../clock.js';
 import { resolveAgent, resolveMailbox } from './agent-lookup.js';
 import { heartbeat, killAgent, listAgents, pruneAgents, restartAgent, spawnAgent, withAgentId } from './agents.js';
 import type { AgentList, AgentResult, PruneResult, SpawnInput } from './agents.js';
@@ -114,6 +114,21 @@ export function createTown(deps: TownDeps): Town {
     return result;
   }
 
+  // The whole-town counts (status, metrics, scaling: two of them public) scan
+  // every record, so they are computed once per store version, not per request.
+  // A cache hit still goes through `read`, which waits for what it shows to be durable.
+  function perVersion<T>(compute: (tx: ReadTx) => T): () => Promise<T> {
+    let cached: { version: number; value: T } | null = null;
+    return () =>
+      store.read((tx) => {
+        const version = store.version();
+        if (cached === null || cached.version !== version) cached = { version, value: compute(tx) };
+        return cached.value;
+      });
+  }
+  const townSummary = perVersion((tx) => summarizeTown(tx, config.name));
+  const townScaling = perVersion((tx) => computeScaling(tx, config.name, config.maxAgents, 0));
+
   async function nextMessage(ref: string, options: NextMessageOptions = {}): Promise<PoppedMessage | null> {
     const { signal } = options;
     const waitMs = Math.max(0, options.waitMs ?? 0);
@@ -152,8 +167,8 @@ export function createTown(deps: TownDeps): Town {
       max_agents: config.maxAgents,
       heartbeat_timeout_secs: config.heartbeatTimeoutSecs,
     }),
-    summary: () => store.read((tx) => summarizeTown(tx, config.name)),
-    scaling: () => store.read((tx) => computeScaling(tx, config.name, config.maxAgents, clock.now())),
+    summary: townSummary,
+    scaling: async () => ({ ...(await townScaling()), timestamp: isoTime(clock.now()) }),
 
     listAgents: (page) => store.read((tx) => listAgents(tx, page)),
     getAgent: (ref) => store.read((tx) => agentView(resolveAgent(tx, ref))),

@@ -16,6 +16,7 @@ function countingStore(): { store: Store; transactions: () => number } {
     store: {
       read: (fn) => inner.read(fn),
       close: () => inner.close(),
+      version: () => inner.version(),
       transact(fn) {
         n++;
         return inner.transact(fn);

@@ -27,6 +27,25 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>)
       }
     }
 
+    test('version changes with every applied transaction and not with reads or failed transactions', () =>
+      withStore(async (store) => {
+        const v0 = store.version();
+        await store.read((tx) => tx.count('agents'));
+        assert.equal(store.version(), v0);
+        await store.transact((tx) => tx.put('agents', 'a', { id: 'a' }));
+        const v1 = store.version();
+        assert.notEqual(v1, v0);
+        await assert.rejects(
+          store.transact((tx) => {
+            tx.put('agents', 'b', { id: 'b' });
+            throw new Error('abort');
+          }),
+        );
+        assert.equal(store.version(), v1);
+        await store.transact((tx) => tx.delete('agents', 'a'));
+        assert.notEqual(store.version(), v1);
+      }));
+
     test('put then get returns the value; missing ids are undefined', () =>
       withStore(async (store) => {
         await store.transact((tx) => tx.put('agents', 'a1', { id: 'a1', n: 1 }));

@@ -178,6 +178,7 @@ test('inbox/next puts the message back when the reader left during the pop', asy
   const store: Store = {
     read: (fn) => inner.read(fn),
     close: () => inner.close(),
+    version: () => inner.version(),
     async transact(fn) {
       const result = await inner.transact(fn);
       if (armed) {

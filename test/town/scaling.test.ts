@@ -77,3 +77,33 @@ test('summary counts every state, with zeros, plus backlog and messages', async 
   assert.deepEqual([s.tasks_by_state.pending, s.tasks_by_state.assigned, s.tasks_by_state.completed], [1, 1, 0]);
   assert.deepEqual([s.backlog, s.urgent_messages, s.messages], [1, 1, 2]);
 });
+
+// The whole-town counts are computed once per committed write, not per
+// request; every write must still show at once.
+test('summary and scaling reflect each write immediately, and are reused between writes', async () => {
+  const { town, store } = makeTown();
+  let scans = 0;
+  const read = store.read.bind(store);
+  store.read = (fn) =>
+    read((tx) =>
+      fn({
+        get: (c, id) => tx.get(c, id),
+        count: (c) => tx.count(c),
+        list: (c) => {
+          scans++;
+          return tx.list(c);
+        },
+      }),
+    );
+  assert.equal((await town.summary()).backlog, 0);
+  const before = scans;
+  await town.summary();
+  await town.scaling();
+  const afterFirstScaling = scans;
+  await town.scaling();
+  assert.equal(scans, afterFirstScaling, 'a repeated scaling does not scan again');
+  assert.ok(afterFirstScaling - before <= 2, 'the repeated summary did not scan; scaling scanned once (tasks, agents)');
+  await town.addBacklog({ description: 'a' });
+  assert.equal((await town.summary()).backlog, 1);
+  assert.equal((await town.scaling()).queue_depth, 1);
+});
