@@ -7,6 +7,7 @@
 import autocannon, { type Options, type Result } from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,16 +61,33 @@ async function stop(server: Server): Promise<void> {
   if (server.dir !== undefined) await rm(server.dir, { recursive: true, force: true });
 }
 
-async function load(port: number, opts: Partial<Options> = {}): Promise<Result> {
+/** CPU seconds a process has used (user + system), from /proc; NaN where there is none. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks at USER_HZ = 100
+  } catch {
+    return NaN;
+  }
+}
+
+type Measured = Result & { cpuMicrosPerRequest: number };
+
+async function load(port: number, opts: Partial<Options> = {}, pid?: number): Promise<Measured> {
   const url = `http://127.0.0.1:${port}${opts.url ?? '/'}`;
   // A short warm-up so JIT and caches (and the verified-key cache) are hot.
   await autocannon({ ...opts, url, connections: opts.connections ?? CONNECTIONS, duration: 1 });
-  return autocannon({ ...opts, url, connections: opts.connections ?? CONNECTIONS, duration: SECONDS });
+  const before = cpuSeconds(pid);
+  const result = await autocannon({ ...opts, url, connections: opts.connections ?? CONNECTIONS, duration: SECONDS });
+  // Server CPU per request: steadier than req/s on a shared machine, since it
+  // does not depend on how much of the other core the load generator got.
+  return { ...result, cpuMicrosPerRequest: ((cpuSeconds(pid) - before) * 1e6) / result.requests.total };
 }
 
 interface Scenario {
   name: string;
   port: number;
+  pid?: number | undefined;
   opts: Partial<Options>;
 }
 
@@ -83,24 +101,32 @@ function median(values: number[]): number {
  * drift in a noisy machine hits all of them alike; each scenario's ratio to
  * bare is the median of its per-round ratios.
  */
-async function rounds(scenarios: Scenario[], count: number): Promise<Array<{ name: string; result: Result; ratio: number }>> {
-  const results = scenarios.map(() => [] as Result[]);
+async function rounds(scenarios: Scenario[], count: number): Promise<Row[]> {
+  const results = scenarios.map(() => [] as Measured[]);
   for (let r = 0; r < count; r++) {
-    for (const [i, sc] of scenarios.entries()) results[i]!.push(await load(sc.port, sc.opts));
+    for (const [i, sc] of scenarios.entries()) results[i]!.push(await load(sc.port, sc.opts, sc.pid));
   }
   return scenarios.map((sc, i) => {
     const mine = results[i]!;
     const ratios = mine.map((res, r) => res.requests.average / results[0]![r]!.requests.average);
     const pick = mine.find((res) => res.requests.average === median(mine.map((x) => x.requests.average)))!;
-    return { name: sc.name, result: pick, ratio: median(ratios) };
+    return { name: sc.name, result: pick, ratio: median(ratios), cpu: median(mine.map((x) => x.cpuMicrosPerRequest)) };
   });
 }
 
-function printRows(rows: Array<{ name: string; result: Result; ratio?: number }>): void {
-  console.log(`\n${'scenario'.padEnd(46)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'non2xx'.padStart(7)} ${'ratio'.padStart(6)}`);
-  for (const { name, result, ratio } of rows) {
+interface Row {
+  name: string;
+  result: Result;
+  ratio?: number;
+  /** Median server CPU microseconds per request. */
+  cpu?: number;
+}
+
+function printRows(rows: Row[]): void {
+  console.log(`\n${'scenario'.padEnd(46)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'non2xx'.padStart(7)} ${'ratio'.padStart(6)} ${'cpu us/req'.padStart(11)}`);
+  for (const { name, result, ratio, cpu } of rows) {
     console.log(
-      `${name.padEnd(46)} ${result.requests.average.toFixed(0).padStart(9)} ${String(result.latency.p50).padStart(7)} ${String(result.latency.p99).padStart(7)} ${String(result.non2xx).padStart(7)} ${ratio === undefined ? '' : ratio.toFixed(2).padStart(6)}`,
+      `${name.padEnd(46)} ${result.requests.average.toFixed(0).padStart(9)} ${String(result.latency.p50).padStart(7)} ${String(result.latency.p99).padStart(7)} ${String(result.non2xx).padStart(7)} ${ratio === undefined ? ''.padStart(6) : ratio.toFixed(2).padStart(6)} ${cpu === undefined ? '' : cpu.toFixed(1).padStart(11)}`,
     );
   }
 }
@@ -120,11 +146,11 @@ async function main(): Promise<void> {
   const status = { url: '/v1/status' };
   const reads = await rounds(
     [
-      { name: 'bare node:http (same JSON as /v1/status)', port: bare.port, opts: {} },
-      { name: 'townhall mode none GET /v1/status', port: open.port, opts: status },
-      { name: 'townhall Bearer GET /v1/status', port: keyed.port, opts: { ...status, headers: bearer } },
-      { name: 'townhall Basic GET /v1/status', port: keyed.port, opts: { ...status, headers: { authorization: `Basic ${Buffer.from(`bench:${token}`).toString('base64')}` } } },
-      { name: 'townhall X-API-Key GET /v1/status', port: keyed.port, opts: { ...status, headers: { 'x-api-key': token } } },
+      { name: 'bare node:http (same JSON as /v1/status)', port: bare.port, pid: bare.child.pid, opts: {} },
+      { name: 'townhall mode none GET /v1/status', port: open.port, pid: open.child.pid, opts: status },
+      { name: 'townhall Bearer GET /v1/status', port: keyed.port, pid: keyed.child.pid, opts: { ...status, headers: bearer } },
+      { name: 'townhall Basic GET /v1/status', port: keyed.port, pid: keyed.child.pid, opts: { ...status, headers: { authorization: `Basic ${Buffer.from(`bench:${token}`).toString('base64')}` } } },
+      { name: 'townhall X-API-Key GET /v1/status', port: keyed.port, pid: keyed.child.pid, opts: { ...status, headers: { 'x-api-key': token } } },
     ],
     ROUNDS,
   );
@@ -167,8 +193,8 @@ async function main(): Promise<void> {
   const always = await startTownhall('[townhall.store]\ndurability = "always"\n');
   const writes = await rounds(
     [
-      { name: 'POST /v1/backlog durability none (64 conns)', port: none.port, opts: post },
-      { name: 'POST /v1/backlog durability always (64 conns)', port: always.port, opts: post },
+      { name: 'POST /v1/backlog durability none (64 conns)', port: none.port, pid: none.child.pid, opts: post },
+      { name: 'POST /v1/backlog durability always (64 conns)', port: always.port, pid: always.child.pid, opts: post },
     ],
     ROUNDS,
   );
@@ -176,9 +202,11 @@ async function main(): Promise<void> {
   await stop(always);
   printRows(writes);
 
-  const authRatio = reads[2]!.ratio;
-  const durableRatio = writes[1]!.ratio;
+  const authRatio = reads[2]!.ratio!;
+  const durableRatio = writes[1]!.ratio!;
+  const costRatio = reads[0]!.cpu! / reads[2]!.cpu!;
   console.log(`\nauthenticated Bearer / bare:        ${authRatio.toFixed(2)} (target >= 0.70) ${authRatio >= 0.7 ? 'MET' : 'MISSED'}`);
+  console.log(`  same, by server CPU per request:  ${costRatio.toFixed(2)} (bare ${reads[0]!.cpu!.toFixed(1)} us, Bearer ${reads[2]!.cpu!.toFixed(1)} us)`);
   console.log(`durable / non-durable writes:       ${durableRatio.toFixed(2)} (target >= 0.50) ${durableRatio >= 0.5 ? 'MET' : 'MISSED'}`);
   console.log(`valid-key p99 alone / under flood:  ${alone.latency.p99} ms / ${underFlood.latency.p99} ms (flood answered ${floodResult.requests.total}, non2xx ${floodResult.non2xx})`);
 }
