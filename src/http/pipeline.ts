@@ -47,6 +47,16 @@ export interface Pipeline {
   close(): void;
 }
 
+/**
+ * A body still on the wire would be drained by Node before the next request,
+ * so such a connection is closed instead. A request without a body has nothing
+ * to drain, even if its parser has not marked it complete yet (a synchronous
+ * refusal runs before that).
+ */
+function unreadBody(req: IncomingMessage): boolean {
+  return hasBody(req) && !req.complete;
+}
+
 function successStatusOf(route: RouteDef): number {
   return Number(Object.keys(route.success)[0] ?? 200);
 }
@@ -153,7 +163,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if (route.longPoll === true) longPolls.add(cancellation);
       else {
         deadline = deadlines.track(() => {
-          if (!req.complete) headers['Connection'] = 'close';
+          if (unreadBody(req)) headers['Connection'] = 'close';
           sendProblem(res, new HttpError('request.timeout', `The request did not complete within ${deps.requestTimeoutMs} ms.`), problemCtx);
           cancellation.cancel();
         });
@@ -182,8 +192,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     } catch (err) {
       const error = toHttpError(err);
       if (error.code === 'server.internal') deps.logger.error(`request ${requestId} failed unexpectedly`, err);
-      // An unread body would be drained by Node before the next request; close instead.
-      if (!req.complete || shuttingDown) headers['Connection'] = 'close';
+      if (unreadBody(req) || shuttingDown) headers['Connection'] = 'close';
       sendProblem(res, error, problemCtx);
     } finally {
       deadlines.untrack(deadline);

@@ -66,6 +66,12 @@ scopes = []
     for (const field of ['type', 'title', 'detail']) assert.equal(typeof r.json[field], 'string');
   });
 
+  test('a 401 keeps the connection when there is no body to drain', async () => {
+    const r = await s.request('GET', '/v1/status');
+    assert.equal(r.status, 401);
+    assert.notEqual(r.headers['connection'], 'close');
+  });
+
   test('every 401 looks alike to the client whatever the reason', async () => {
     const bodies = [];
     for (const headers of [{}, { authorization: 'Bearer wrong-token-value' }, { authorization: basic('nobody', TINYTOWN_KEY) }, { authorization: 'Bearer' }]) {

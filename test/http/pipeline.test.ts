@@ -61,6 +61,15 @@ describe('pipeline in mode none', () => {
     assert.equal(na.headers['allow'], 'GET, HEAD');
   });
 
+  // Regression: errors answered synchronously, before Node marked a bodiless
+  // request complete, closed the connection every time (no keep-alive on 404s).
+  test('an error on a bodiless request keeps the connection; an unread body closes it', async () => {
+    assert.notEqual((await s.request('GET', '/nope')).headers['connection'], 'close');
+    const unread = await s.request('POST', '/v1/backlog', { body: 'x'.repeat(400), headers: { 'content-type': 'application/json' } });
+    assert.equal(unread.status, 413);
+    assert.equal(unread.headers['connection'], 'close');
+  });
+
   test('malformed percent-encoding in the path is a 400', async () => {
     const r = await s.request('GET', '/v1/agents/%E0%A4%A');
     assert.equal(r.status, 400);
