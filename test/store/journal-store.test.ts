@@ -38,6 +38,16 @@ async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'townhall-store-'));
 }
 
+/** Runs `fn` with a fresh temporary directory and removes it afterwards, whatever happens. */
+async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await tempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 function open(dir: string, extra: Partial<JournalStoreOptions> = {}): Promise<JournalStore> {
   return openJournalStore({ dir, durability: 'always', logger: fakeLogger(), ...extra });
 }
@@ -79,8 +89,7 @@ for (const durability of ['always', 'none'] as const) {
 describe('journal store: recovery', () => {
   for (const durability of ['always', 'none'] as const) {
     test(`reopen recovers everything after close (durability ${durability})`, async () => {
-      const dir = await tempDir();
-      try {
+      await inTempDir(async (dir) => {
         const store = await open(join(dir, 'nested', 'data'), { durability });
         const writes: Promise<unknown>[] = [];
         for (let i = 0; i < 50; i++) {
@@ -100,15 +109,12 @@ describe('journal store: recovery', () => {
         assert.equal(ids.at(-1), 't5');
         assert.ok(!ids.includes('t4'));
         await reopened.close();
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      });
     });
   }
 
   test('a torn last record (incomplete line) is dropped with a warning and the file truncated', async () => {
-    const dir = await tempDir();
-    try {
+    await inTempDir(async (dir) => {
       const store = await open(dir);
       for (let i = 0; i < 3; i++) await store.transact((tx) => tx.put('agents', `a${i}`, { id: `a${i}` }));
       await store.close();
@@ -132,14 +138,11 @@ describe('journal store: recovery', () => {
       assert.deepEqual(third.warnings, []);
       assert.equal(await again.read((tx) => tx.count('agents')), 4);
       await again.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('a complete last record with a bad checksum is dropped as torn', async () => {
-    const dir = await tempDir();
-    try {
+    await inTempDir(async (dir) => {
       const store = await open(dir);
       for (let i = 0; i < 3; i++) await store.transact((tx) => tx.put('agents', `a${i}`, { id: `a${i}` }));
       await store.close();
@@ -155,14 +158,11 @@ describe('journal store: recovery', () => {
       assert.deepEqual(await reopened.read((tx) => tx.list('agents')), [{ id: 'a0' }, { id: 'a1' }]);
       assert.equal((await stat(file)).size, last);
       await reopened.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('a corrupt record before the end stops opening with a StoreOpenError naming the file and offset', async () => {
-    const dir = await tempDir();
-    try {
+    await inTempDir(async (dir) => {
       const store = await open(dir);
       for (let i = 0; i < 3; i++) await store.transact((tx) => tx.put('agents', `a${i}`, { id: `a${i}` }));
       await store.close();
@@ -183,14 +183,11 @@ describe('journal store: recovery', () => {
       }
       assert.equal(existsSync(join(dir, 'townhall.lock')), false);
       assert.equal((await readFile(file)).length, buf.length, 'a corrupt journal is left untouched');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('a corrupt snapshot stops opening with a StoreOpenError', async () => {
-    const dir = await tempDir();
-    try {
+    await inTempDir(async (dir) => {
       const store = await open(dir, { compactAfterBytes: 1 });
       await store.transact((tx) => tx.put('agents', 'a', { id: 'a', name: 'alpha' }));
       await store.transact((tx) => tx.put('agents', 'b', { id: 'b', name: 'bravo' }));
@@ -205,9 +202,7 @@ describe('journal store: recovery', () => {
       });
       await writeFile(file, text.slice(0, text.length - 10));
       await assert.rejects(open(dir), StoreOpenError);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
@@ -216,8 +211,7 @@ describe('journal store: snapshot format', () => {
   // past ~512 MiB, so a large town could never compact again. It is now one
   // line per record between a header and a checksummed trailer.
   test('snapshot.json holds a header, one line per record, and a trailer; a wrong count is refused', async () => {
-    const dir = await tempDir();
-    try {
+    await inTempDir(async (dir) => {
       const store = await open(dir, { compactAfterBytes: 1 });
       await store.transact((tx) => {
         tx.put('agents', 'a', { id: 'a', note: 'line\nbreak' });
@@ -236,17 +230,14 @@ describe('journal store: snapshot format', () => {
       await reopened.close();
       await writeFile(file, lines.join('\n').replace('"rows":2', '"rows":3'));
       await assert.rejects(open(dir), /expected 3 records, found 2/);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('journal store: compaction', () => {
   for (const durability of ['always', 'none'] as const) {
     test(`compaction keeps every transaction, including ones issued while it runs (durability ${durability})`, async () => {
-      const dir = await tempDir();
-      try {
+      await inTempDir(async (dir) => {
         const store = await open(dir, { durability, compactAfterBytes: 2048 });
         const all: Promise<unknown>[] = [];
         for (let wave = 0; wave < 20; wave++) {
@@ -273,15 +264,12 @@ describe('journal store: compaction', () => {
         assert.deepEqual(tasks, Array.from({ length: 300 }, (_, n) => `t${n}`));
         assert.equal(await reopened.read((tx) => tx.get('meta', 'counter')), 300);
         await reopened.close();
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      });
     });
   }
 
   test('a crash between the snapshot rename and the journal reset recovers without duplication', async () => {
-    const dir = await tempDir();
-    try {
+    await inTempDir(async (dir) => {
       const first = await open(dir);
       for (let i = 0; i < 5; i++) await first.transact((tx) => tx.put('tasks', `t${i}`, { id: `t${i}`, v: 1 }));
       await first.close();
@@ -308,14 +296,11 @@ describe('journal store: compaction', () => {
       const ids = await again.read((tx) => tx.list<{ id: string; v: number }>('tasks').map((t) => `${t.id}:${t.v}`));
       assert.deepEqual(ids, ['t0:2', 't1:1', 't2:1', 't3:1', 't4:1', 't5:1']);
       await again.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('a leftover snapshot.json.tmp from an interrupted compaction is ignored and removed', async () => {
-    const dir = await tempDir();
-    try {
+    await inTempDir(async (dir) => {
       const store = await open(dir);
       await store.transact((tx) => tx.put('agents', 'a', { id: 'a' }));
       await store.close();
@@ -324,16 +309,13 @@ describe('journal store: compaction', () => {
       assert.equal(await reopened.read((tx) => tx.count('agents')), 1);
       assert.equal(existsSync(join(dir, 'snapshot.json.tmp')), false);
       await reopened.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('journal store: lock', () => {
   test('a second open of the same directory fails and names the pid holding it', async () => {
-    const dir = await tempDir();
-    try {
+    await inTempDir(async (dir) => {
       const store = await open(dir);
       assert.equal((await readFile(join(dir, 'townhall.lock'), 'utf8')).trim(), String(process.pid));
       await assert.rejects(open(dir), (err: unknown) => {
@@ -345,14 +327,11 @@ describe('journal store: lock', () => {
       assert.equal(existsSync(join(dir, 'townhall.lock')), false, 'close removes the lock');
       const next = await open(dir);
       await next.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('a stale lock left by a dead process is taken over with a warning', async () => {
-    const dir = await tempDir();
-    try {
+    await inTempDir(async (dir) => {
       const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
       const deadPid = child.pid!;
       await new Promise((resolve) => child.once('exit', resolve));
@@ -363,39 +342,30 @@ describe('journal store: lock', () => {
       assert.match(logger.warnings.join('\n'), new RegExp(`stale lock .* pid ${deadPid}\\b`));
       assert.equal((await readFile(join(dir, 'townhall.lock'), 'utf8')).trim(), String(process.pid));
       await store.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('a lock with our own pid that this process does not hold is stale (restarted container)', async () => {
-    const dir = await tempDir();
-    try {
+    await inTempDir(async (dir) => {
       await writeFile(join(dir, 'townhall.lock'), `${process.pid}\n`);
       const logger = fakeLogger();
       const store = await open(dir, { logger });
       assert.equal(logger.warnings.length, 1);
       await store.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('a lock file without a pid is not guessed about', async () => {
-    const dir = await tempDir();
-    try {
+    await inTempDir(async (dir) => {
       await writeFile(join(dir, 'townhall.lock'), 'garbage');
       await assert.rejects(open(dir), /does not contain a pid/);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   // Regression: a crash between creating the lock and writing its pid left an
   // empty file that blocked every later start.
   test('an empty lock file is refused while fresh and taken over once old', async () => {
-    const dir = await tempDir();
-    try {
+    await inTempDir(async (dir) => {
       const lock = join(dir, 'townhall.lock');
       await writeFile(lock, '');
       await assert.rejects(open(dir), /does not contain a pid/);
@@ -406,16 +376,13 @@ describe('journal store: lock', () => {
       assert.match(warnings.join('\n'), /taking over empty lock/);
       assert.equal((await readFile(lock, 'utf8')).trim(), String(process.pid));
       await store.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('journal store: durability', () => {
   test('group commit: 200 concurrent transactions share far fewer than 200 flushes', async () => {
-    const dir = await tempDir();
-    try {
+    await inTempDir(async (dir) => {
       const store = await open(dir);
       await Promise.all(
         Array.from({ length: 200 }, (_, i) => store.transact((tx) => tx.put('tasks', `t${i}`, { id: `t${i}` }))),
@@ -424,14 +391,11 @@ describe('journal store: durability', () => {
       assert.equal(stats.records, 200);
       assert.ok(stats.flushes < 100, `expected batching, got ${stats.flushes} flushes`);
       await store.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('transact and read wait for fdatasync with durability "always"', async () => {
-    const dir = await tempDir();
-    try {
+    await inTempDir(async (dir) => {
       // The first fdatasync blocks until the test opens the gate; `entered` says it has been reached.
       let entered!: () => void;
       const reached = new Promise<void>((resolve) => (entered = resolve));
@@ -458,15 +422,12 @@ describe('journal store: durability', () => {
       await write;
       assert.equal(await view, 1);
       await store.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   for (const step of ['write', 'fdatasync'] as const) {
     test(`a failing ${step} rejects every waiter and then fails closed`, async () => {
-      const dir = await tempDir();
-      try {
+      await inTempDir(async (dir) => {
         let armed = false;
         const eio = (): Error => Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
         const io: JournalIo = {
@@ -495,15 +456,12 @@ describe('journal store: durability', () => {
         await assert.rejects(store.read((tx) => tx.count('agents')), StoreUnavailableError);
         await assert.rejects(store.close(), StoreUnavailableError);
         assert.equal(existsSync(join(dir, 'townhall.lock')), false, 'close still releases the lock');
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      });
     });
   }
 
   test('a failing write with durability "none" makes later calls fail', async () => {
-    const dir = await tempDir();
-    try {
+    await inTempDir(async (dir) => {
       const io: JournalIo = { ...nodeJournalIo, write: () => Promise.reject(Object.assign(new Error('nospace'), { code: 'ENOSPC' })) };
       const logger = fakeLogger();
       const store = await open(dir, { io, logger, durability: 'none' });
@@ -512,8 +470,6 @@ describe('journal store: durability', () => {
       assert.match(logger.warnings[0] ?? '', /ENOSPC/);
       await assert.rejects(store.transact((tx) => tx.put('agents', 'b', {})), /ENOSPC/);
       await assert.rejects(store.close());
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
