@@ -19,6 +19,12 @@ export interface AuditEvent {
   remoteAddr: string;
   /** Why authentication or authorization failed (never a secret). */
   reason?: string;
+  /** The operation's dotted name (`agent.spawn`), when the request named one. */
+  operation?: string;
+  /** How the request arrived. */
+  transport?: 'http' | 'mcp' | 'local';
+  /** Overrides the result derived from the status (an MCP tool error travels in a 200). */
+  result?: AuditResult;
 }
 
 export type AuditResult = 'success' | 'denied' | 'error';
@@ -43,7 +49,7 @@ function q(value: string): string {
 }
 
 export function formatAuditLine(event: AuditEvent, format: LogFormat, time: string): string {
-  const result = auditResult(event.status);
+  const result = event.result ?? auditResult(event.status);
   const level = result === 'success' ? 'INFO' : 'WARN';
   const durationMs = Math.round(event.durationMs * 10) / 10;
   if (format === 'json') {
@@ -60,6 +66,8 @@ export function formatAuditLine(event: AuditEvent, format: LogFormat, time: stri
       result,
       duration_ms: durationMs,
       remote_addr: event.remoteAddr,
+      ...(event.operation === undefined ? {} : { operation: event.operation }),
+      ...(event.transport === undefined ? {} : { transport: event.transport }),
       ...(event.reason === undefined ? {} : { reason: event.reason }),
     });
   }
@@ -67,6 +75,8 @@ export function formatAuditLine(event: AuditEvent, format: LogFormat, time: stri
     `${time} ${level} audit: ${MESSAGES[result]} request_id=${q(event.requestId)} principal=${q(event.principal)} ` +
     `scopes=${q(event.scopes.join(','))} method=${q(event.method)} path=${q(event.path)} status=${event.status} ` +
     `result=${q(result)} duration_ms=${durationMs} remote_addr=${q(event.remoteAddr)}` +
+    (event.operation === undefined ? '' : ` operation=${q(event.operation)}`) +
+    (event.transport === undefined ? '' : ` transport=${q(event.transport)}`) +
     (event.reason === undefined ? '' : ` reason=${q(event.reason)}`)
   );
 }
