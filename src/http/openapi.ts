@@ -121,7 +121,7 @@ function boundOperation(route: BoundRoute, security: unknown[] | undefined): Rec
     ...(body === null
       ? {}
       : { requestBody: { required: (body.required ?? []).length > 0, content: { 'application/json': { schema: toJsonSchema(body) } } } }),
-    ...(security === undefined ? {} : { security: op.scope === 'public' ? [] : security }),
+    ...(security === undefined ? {} : { security }),
     'x-required-scope': op.scope,
     'x-operation': op.name,
     responses: { ...success, ...errorResponses(route) },
@@ -133,7 +133,7 @@ function nonNull(schema: BoundRoute['op']['output']): BoundRoute['op']['output']
   return rest as BoundRoute['op']['output'];
 }
 
-function rawOperation(route: RawRoute): Record<string, unknown> {
+function rawOperation(route: RawRoute, security: unknown[] | undefined): Record<string, unknown> {
   const responses: Record<string, unknown> = {};
   for (const [status, description] of Object.entries(route.success)) {
     const content = route.path === '/metrics'
@@ -146,7 +146,7 @@ function rawOperation(route: RawRoute): Record<string, unknown> {
     summary: route.summary,
     description: `${route.summary}. Public: no authentication.`,
     tags: ['server'],
-    security: [],
+    ...(security === undefined ? {} : { security }),
     'x-required-scope': 'public',
     responses: { ...responses, ...errorResponses(route) },
   };
@@ -157,8 +157,8 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: OpenApiOptions):
   const scopeDocs = Object.fromEntries(SCOPES.map((s) => [s, s === 'admin' ? 'Everything (implies every other scope).' : `The ${s} scope.`]));
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
-    const security = secured && route.access !== 'public' ? [{ bearerAuth: [route.access] }, { apiKeyHeader: [route.access] }, { basicAuth: [route.access] }] : undefined;
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = route.kind === 'raw' ? rawOperation(route) : boundOperation(route, security);
+    const security = !secured ? undefined : route.access === 'public' ? [] : [{ bearerAuth: [route.access] }, { apiKeyHeader: [route.access] }, { basicAuth: [route.access] }];
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = route.kind === 'raw' ? rawOperation(route, security) : boundOperation(route, security);
   }
   return {
     openapi: '3.1.0',

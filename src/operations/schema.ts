@@ -200,7 +200,9 @@ function check(schema: Schema, value: unknown, pointer: string, errors: FieldErr
       }
       const rec = value as Record<string, unknown>;
       for (const key of schema.required ?? []) {
-        if (rec[key] === undefined || rec[key] === null) errors.push({ pointer: `${pointer}/${escapePointer(key)}`, message: 'is required' });
+        // A required field may be null only where its schema says so (outputs); in inputs null means absent.
+        const v = rec[key];
+        if (v === undefined || (v === null && schema.properties[key]?.nullable !== true)) errors.push({ pointer: `${pointer}/${escapePointer(key)}`, message: 'is required' });
       }
       for (const key in rec) {
         if (!Object.hasOwn(rec, key)) continue;
