@@ -35,9 +35,9 @@ function camel(name: string): string {
 }
 
 /** Every problem a route can answer with: its own plus those the pipeline adds. */
-export function routeErrorCodes(route: RouteDef): HttpCode[] {
+export function routeErrorCodes(route: RouteDef, secured = true): HttpCode[] {
   const codes = new Set<HttpCode>(['request.bad_path', 'request.timeout', 'server.internal']);
-  if (route.access !== 'public') {
+  if (route.access !== 'public' && secured) {
     for (const c of ['auth.unauthorized', 'scope.denied', 'rate.limited', 'auth.busy'] as const) codes.add(c);
   }
   if (route.method !== 'GET') {
@@ -56,9 +56,9 @@ export function routeErrorCodes(route: RouteDef): HttpCode[] {
   return [...codes];
 }
 
-function errorResponses(route: RouteDef): Record<string, unknown> {
+function errorResponses(route: RouteDef, secured: boolean): Record<string, unknown> {
   const byStatus = new Map<number, HttpCode[]>();
-  for (const code of routeErrorCodes(route)) {
+  for (const code of routeErrorCodes(route, secured)) {
     const { status } = HTTP_ERRORS[code];
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
@@ -124,7 +124,7 @@ function boundOperation(route: BoundRoute, security: unknown[] | undefined): Rec
     ...(security === undefined ? {} : { security }),
     'x-required-scope': op.scope,
     'x-operation': op.name,
-    responses: { ...success, ...errorResponses(route) },
+    responses: { ...success, ...errorResponses(route, security !== undefined) },
   };
 }
 
@@ -148,7 +148,7 @@ function rawOperation(route: RawRoute, security: unknown[] | undefined): Record<
     tags: ['server'],
     ...(security === undefined ? {} : { security }),
     'x-required-scope': 'public',
-    responses: { ...responses, ...errorResponses(route) },
+    responses: { ...responses, ...errorResponses(route, security !== undefined) },
   };
 }
 
@@ -172,6 +172,8 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: OpenApiOptions):
       license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: [{ url: '/', description: 'This server' }],
+    // Mode none: nothing is required of any caller (an empty requirement list, not a missing one).
+    ...(secured ? {} : { security: [] }),
     tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
     paths,
     components: {
@@ -187,7 +189,6 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: OpenApiOptions):
       headers: {
         'X-Request-Id': REQUEST_ID_HEADER,
         'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } },
-        Allow: { description: 'The methods this path allows (on 405).', schema: { type: 'string' } },
       },
       schemas: {
         Problem: {
