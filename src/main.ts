@@ -18,6 +18,7 @@ import { createIdempotency, purgeExpiredIdempotency } from './operations/idempot
 import { createInvoker } from './operations/invoke.js';
 import { townOperations } from './operations/town-operations.js';
 import { openJournalStore } from './store/journal-store.js';
+import { createCrsDesk } from './town/crs-desk.js';
 import { createTown } from './town/town.js';
 import { VERSION } from './version.js';
 
@@ -37,6 +38,7 @@ export interface Townhall {
 }
 
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+const CRS_DEADLINE_TICK_MS = 1000;
 
 export async function startTownhall(config: Config, io: TownhallIo, clock: Clock, warnings: readonly string[] = []): Promise<Townhall> {
   const startedAt = clock.now();
@@ -66,7 +68,8 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
     const town = createTown({ store, clock, config: config.town });
     let ready = false;
     const uptimeSecs = (): number => Math.floor((clock.now() - startedAt) / 1000);
-    const operations = townOperations(town, { version: VERSION, authMode: auth.mode, uptimeSecs });
+    const crs = createCrsDesk(town);
+    const operations = townOperations(town, { version: VERSION, authMode: auth.mode, uptimeSecs }, crs);
     const invoker = createInvoker({ audit: createAuditLogger(config.log.format, io.audit, clock), idempotency: createIdempotency(store, clock) });
     const routes = buildRouteTable(
       { clock, startedAt, version: VERSION, authMode: auth.mode, metrics, town, isReady: () => ready && store.healthy() },
@@ -81,6 +84,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
       metrics,
       requestTimeoutMs: config.requestTimeoutMs,
       maxBodyBytes: config.maxBodyBytes,
+      bodyLimits: { crs_sarif: config.crs.maxSarifBytes },
       trustProxy: config.trustProxy,
       basicPossible: auth.mode === 'api_key' && auth.keys.some((k) => k.named),
     });
@@ -90,6 +94,11 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
       purgeExpiredIdempotency(store, clock).catch((err: unknown) => logger.error('purging idempotency records failed', err));
     }, PURGE_INTERVAL_MS);
     purge.unref();
+    // CRS deadlines: a task past its deadline fails even if nobody looks at it.
+    const deadlines = setInterval(() => {
+      crs.expireDue().catch((err: unknown) => logger.error('expiring CRS deadlines failed', err));
+    }, CRS_DEADLINE_TICK_MS);
+    deadlines.unref();
     logger.info(
       `listening on http://${server.address.includes(':') ? `[${server.address}]` : server.address}:${server.port} ` +
         `(town "${config.town.name}", auth mode ${auth.mode}, ${auth.keys.length} key(s), store ${config.store.path}, durability ${config.store.durability})`,
@@ -103,6 +112,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
         closing ??= (async () => {
           ready = false;
           clearInterval(purge);
+          clearInterval(deadlines);
           await server.close(graceMs);
           await store.close();
         })();

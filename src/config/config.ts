@@ -33,6 +33,8 @@ export interface AuthConfig {
 
 export interface TownSettings {
   name: string;
+  /** The town's directory (where tinytown.toml is, else the working directory). */
+  root: string;
   defaultCli: string;
   maxAgents: number;
   heartbeatTimeoutSecs: number;
@@ -51,6 +53,8 @@ export interface Config {
   log: { format: LogFormat };
   store: { path: string; durability: Durability; compactAfterBytes: number };
   town: TownSettings;
+  /** Buttercup's CRS task API (`[townhall.crs]`). */
+  crs: { maxSarifBytes: number };
 }
 
 export const DEFAULTS = {
@@ -67,6 +71,7 @@ export const DEFAULTS = {
   maxAgents: 10,
   compactAfterBytes: 64 * 1024 * 1024,
   storeDir: '.townhall',
+  maxSarifBytes: 16 * 1024 * 1024,
 } as const;
 
 /** A start-up refusal: one line saying what is wrong and how to fix it. */

@@ -69,6 +69,8 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   checkKnownKeys(logT, 'townhall.log');
   const storeT = subTable(th, 'store', '[townhall.store]');
   checkKnownKeys(storeT, 'townhall.store');
+  const crsT = subTable(th, 'crs', '[townhall.crs]');
+  checkKnownKeys(crsT, 'townhall.crs');
 
   const bind = flags.bind ?? env['TOWNHALL_BIND'] ?? read.string(th, 'bind', '[townhall]') ?? DEFAULTS.bind;
   const filePort = read.integer(th, 'port', '[townhall]', 0, 65535) ?? read.integer(th, 'rest_port', '[townhall]', 0, 65535);
@@ -148,10 +150,12 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
     },
     town: {
       name: townName,
+      root: baseDir,
       defaultCli: read.string(file, 'default_cli', 'top-level') ?? DEFAULTS.defaultCli,
       maxAgents: read.integer(file, 'max_agents', 'top-level', 0, 100_000) ?? DEFAULTS.maxAgents,
       heartbeatTimeoutSecs: read.integer(th, 'heartbeat_timeout_secs', '[townhall]', 1, 86_400 * 7) ?? DEFAULTS.heartbeatTimeoutSecs,
     },
+    crs: { maxSarifBytes: read.integer(crsT, 'max_sarif_bytes', '[townhall.crs]', 1024, 1024 ** 3) ?? DEFAULTS.maxSarifBytes },
   };
   return { config, warnings };
 }

@@ -12,7 +12,7 @@ export type TomlTable = Record<string, unknown>;
 
 /** The keys each of our tables accepts; sub-tables are listed as keys too. */
 export const KNOWN_KEYS = {
-  townhall: ['bind', 'port', 'rest_port', 'request_timeout_ms', 'max_body_bytes', 'trust_proxy', 'heartbeat_timeout_secs', 'auth', 'log', 'store'],
+  townhall: ['bind', 'port', 'rest_port', 'request_timeout_ms', 'max_body_bytes', 'trust_proxy', 'heartbeat_timeout_secs', 'auth', 'log', 'store', 'crs'],
   'townhall.auth': [
     'mode', 'api_key_hash', 'api_key_scopes', 'api_key_id', 'keys', 'allow_weak_hashes', 'verify_cache_ttl_secs',
     'max_failed_attempts_per_minute', 'argon2_max_concurrency', 'argon2_max_queue',
@@ -20,6 +20,7 @@ export const KNOWN_KEYS = {
   'townhall.auth.keys': ['id', 'hash', 'scopes', 'expires_at', 'disabled'],
   'townhall.log': ['format'],
   'townhall.store': ['path', 'durability', 'compact_after_bytes'],
+  'townhall.crs': ['max_sarif_bytes'],
 } as const;
 
 export type TableName = keyof typeof KNOWN_KEYS;

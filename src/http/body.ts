@@ -13,12 +13,13 @@ export function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined;
 }
 
-export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+/** `untypedIsJson`: a body without Content-Type is read as JSON (FastAPI does; Buttercup's clients rely on it). */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number, untypedIsJson = false): Promise<unknown> {
   if (!hasBody(req)) return undefined;
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > maxBytes) throw new HttpError('body.too_large', `The request body must be at most ${maxBytes} bytes.`);
   const type = req.headers['content-type'];
-  if (type === undefined || !JSON_TYPE.test(type)) {
+  if (type === undefined ? !untypedIsJson : !JSON_TYPE.test(type)) {
     throw new HttpError('body.unsupported_media_type', 'The request body must be JSON (Content-Type: application/json).');
   }
   const chunks: Buffer[] = [];

@@ -16,6 +16,32 @@ export interface HttpBinding {
   query?: readonly string[];
   /** When one operation has several bindings, the extra ones need their own OpenAPI operationId. */
   operationId?: string;
+  /**
+   * `fastapi`: Buttercup's clients' shapes: errors as `{"detail": ...}` (422 as
+   * FastAPI's list of `{type, loc, msg, input}`), lax input (numeric strings for
+   * integers, unknown keys ignored), a body without Content-Type read as JSON,
+   * and string answers sent as JSON strings (`"DONE"`).
+   */
+  errorStyle?: 'fastapi';
+  /** `basic`: a 401 offers only `Basic realm="townhall"` (what `curl -u` and `requests` answer to). */
+  wwwAuthenticate?: 'basic';
+  /** A named body limit from the config instead of `max_body_bytes` (`crs_sarif`: `[townhall.crs] max_sarif_bytes`). */
+  bodyLimit?: 'crs_sarif';
+  /** Served but left out of /openapi.json: an alias path of a listed binding (OpenAPI linters refuse trailing slashes). */
+  unlisted?: true;
+}
+
+/**
+ * Buttercup's task server paths end in "/"; clients that drop it are served
+ * the same operation directly (no redirect: a 307 would resend the body and
+ * may point at http:// behind a TLS proxy).
+ */
+function buttercup(operation: string, method: Method, path: string, extra: Partial<HttpBinding> = {}): HttpBinding[] {
+  const common = { operation, method, errorStyle: 'fastapi', wwwAuthenticate: 'basic', ...extra } as const;
+  return [
+    { ...common, path: path.slice(0, -1) },
+    { ...common, path, unlisted: true },
+  ];
 }
 
 const PAGE = ['limit', 'cursor'] as const;
@@ -56,4 +82,12 @@ export const HTTP_BINDINGS: readonly HttpBinding[] = [
   { operation: 'recovery.recover_agents', method: 'POST', path: '/v1/recover' },
   { operation: 'recovery.reclaim_tasks', method: 'POST', path: '/v1/reclaim' },
   { operation: 'recovery.orphan_tasks', method: 'POST', path: '/v1/reclaim/orphan-tasks' },
+
+  // Buttercup's CRS task API (the AIxCC competition API pushes tasks here).
+  ...buttercup('crs.submit_tasks', 'POST', '/v1/task/'),
+  ...buttercup('crs.cancel_all', 'DELETE', '/v1/task/'),
+  ...buttercup('crs.cancel_task', 'DELETE', '/v1/task/{task_id}/'),
+  ...buttercup('crs.submit_sarif', 'POST', '/v1/sarif/', { bodyLimit: 'crs_sarif' }),
+  ...buttercup('crs.get_status', 'GET', '/status/'),
+  ...buttercup('crs.reset_status', 'DELETE', '/status/'),
 ];

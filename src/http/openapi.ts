@@ -157,6 +157,7 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: OpenApiOptions):
   const scopeDocs = Object.fromEntries(SCOPES.map((s) => [s, s === 'admin' ? 'Everything (implies every other scope).' : `The ${s} scope.`]));
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
+    if (route.kind === 'operation' && route.binding.unlisted === true) continue;
     const security = !secured ? undefined : route.access === 'public' ? [] : [{ bearerAuth: [route.access] }, { apiKeyHeader: [route.access] }, { basicAuth: [route.access] }];
     (paths[route.path] ??= {})[route.method.toLowerCase()] = route.kind === 'raw' ? rawOperation(route, security) : boundOperation(route, security);
   }

@@ -14,6 +14,7 @@ import { ANONYMOUS_ID, type Principal } from '../auth/principal.js';
 import type { FieldError } from '../errors.js';
 import type { InvokeOptions, Invoker } from '../operations/invoke.js';
 import { hasBody, readJsonBody } from './body.js';
+import { laxBody, sendFastApiError } from './fastapi-errors.js';
 import { HttpError, invalidBody, invalidQuery, toHttpError } from './http-errors.js';
 import type { Metrics } from './metrics.js';
 import { RequestCancellation } from './request-cancellation.js';
@@ -32,6 +33,8 @@ export interface PipelineDeps {
   metrics: Metrics;
   requestTimeoutMs: number;
   maxBodyBytes: number;
+  /** Named body limits that bindings may choose instead of maxBodyBytes (`bodyLimit`). */
+  bodyLimits?: Readonly<Record<string, number>>;
   trustProxy: boolean;
   basicPossible: boolean;
 }
@@ -125,6 +128,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const path = q === -1 ? url : url.slice(0, q);
     const addr = clientAddress(req, deps.trustProxy);
     const state: AuthState = { principal: null, invoked: false };
+    // Buttercup-style bindings (errorStyle 'fastapi') keep what their error shape needs.
+    let body: unknown;
+    let params: Record<string, string> | undefined;
     let route: RouteDef | null = null;
     const cancellation = new RequestCancellation(res);
     let deadline: Deadline | undefined;
@@ -152,7 +158,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if (match.kind === 'not_found') throw new HttpError('route.not_found', 'No route matches this path.');
       if (match.kind === 'method_not_allowed') throw new HttpError('route.method_not_allowed', `Method ${method} is not allowed here.`, { allow: match.allow });
       route = match.route;
-      const { params } = match;
+      params = match.params;
       if (route.kind === 'operation' && route.op.longPoll === true) longPolls.add(cancellation);
       else {
         deadline = deadlines.track(() => {
@@ -179,12 +185,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const caller = principal ?? PUBLIC_PRINCIPAL;
       deps.invoker.authorize(caller, route.op);
       const input: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+      const { binding } = route;
+      const fastapi = binding.errorStyle === 'fastapi';
       if (route.queryFields.size > 0) {
         const query = readQuery(route.queryFields, q === -1 ? EMPTY_QUERY : new URLSearchParams(url.slice(q + 1)));
         if (query.errors.length > 0) throw invalidQuery(query.errors);
         Object.assign(input, query.values);
       }
-      bodyInput(route, hasBody(req) ? await readJsonBody(req, deps.maxBodyBytes) : undefined, input);
+      const limit = binding.bodyLimit === undefined ? deps.maxBodyBytes : deps.bodyLimits?.[binding.bodyLimit] ?? deps.maxBodyBytes;
+      body = hasBody(req) ? await readJsonBody(req, limit, fastapi) : undefined;
+      bodyInput(route, fastapi ? laxBody(route.op.input, body, route.bodyFields) : body, input);
       for (const name of route.pathFields) input[name] = params[name] ?? '';
       const key = req.headers['idempotency-key'];
       if (typeof key === 'string') invokeOptions.idempotencyKey = key;
@@ -194,12 +204,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if (shuttingDown) headers['Connection'] = 'close';
       if (replayed) headers['Idempotent-Replayed'] = 'true';
       if (output === null && route.binding.emptyStatus !== undefined) sendJson(res, route.binding.emptyStatus, undefined, isHead, headers);
-      else sendJson(res, route.status, output, isHead, headers);
+      // A string answer (Buttercup's "DONE" and "") is a JSON string, not raw text.
+      else sendJson(res, route.status, typeof output === 'string' ? JSON.stringify(output) : output, isHead, headers);
     } catch (err) {
       const error = toHttpError(err, querySourced());
       if (error.code === 'server.internal') deps.logger.error(`request ${requestId} failed unexpectedly`, err);
       if (unreadBody(req) || shuttingDown) headers['Connection'] = 'close';
-      sendProblem(res, error, problemCtx);
+      if (route?.kind === 'operation' && route.binding.errorStyle === 'fastapi') {
+        const input = Object.assign(Object.create(null) as Record<string, unknown>, laxBody(route.op.input, body, route.bodyFields), params);
+        sendFastApiError(res, error, { ...problemCtx, pathFields: route.pathFields, input, body, basicOnly: route.binding.wwwAuthenticate === 'basic' });
+      } else sendProblem(res, error, problemCtx);
       if (!state.invoked) deps.invoker.auditRefusal(state.principal, route?.kind === 'operation' ? route.op : null, err, invokeOptions, started, state.reason);
     } finally {
       deadlines.untrack(deadline);

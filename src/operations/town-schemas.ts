@@ -3,7 +3,7 @@
 // exactly what the town's views return (a test checks real answers against
 // them), so generated clients get real types.
 import { AGENT_NAME_PATTERN, AGENT_STATES, MAX_NAME_LENGTH, MAX_TEXT_BYTES, MESSAGE_KINDS, TASK_STATES } from '../town/records.js';
-import { arr, bool, extend, int, nullable, record, str } from './schema.js';
+import { anyJson, arr, bool, extend, int, nullable, obj, record, str } from './schema.js';
 
 export const MAX_WAIT_SECS = 30;
 
@@ -43,7 +43,14 @@ export const agentSchema = record({
 }, 'An agent.');
 export const agentWithId = extend(agentSchema, record({ agent_id: str({ format: 'uuid' }) }), 'The agent, with `agent_id`.');
 
-export const taskSchema = record({
+/** Present only on tasks pushed through Buttercup's CRS task API. */
+const crsTaskFields = obj({
+  source: str({ enum: ['crs'], description: 'Where the task came from: `crs` = the AIxCC competition API.' }),
+  payload: anyJson('The CRS `TaskDetail` the task was pushed with.'),
+  sarif_ids: arr(str(), { description: 'SARIF broadcasts stored with the task.' }),
+});
+
+export const taskSchema = extend(record({
   id: str(),
   task_id: str(),
   description: str(),
@@ -55,7 +62,7 @@ export const taskSchema = record({
   updated_at: time,
   started_at: nullable(time),
   completed_at: nullable(time),
-}, 'A task.');
+}), crsTaskFields, 'A task.');
 export const assignedTask = extend(taskSchema, record({ agent_id: str(), agent_name: str() }), 'The task, with its agent.');
 
 export const messageSchema = record({

@@ -60,6 +60,12 @@ export interface TaskRecord {
   seq: number;
   /** Backlog position: renewed when a task goes back to the end of the backlog. */
   queue_seq: number;
+  /** Where the task came from, when not a Townhall client: `crs` = pushed by the AIxCC competition API. */
+  source?: 'crs';
+  /** The structured request it came with (a CRS `TaskDetail`), kept as received. */
+  payload?: unknown;
+  /** Ids of SARIF broadcasts stored with the task (CRS tasks). */
+  sarif_ids?: string[];
 }
 
 export interface MessageRecord {

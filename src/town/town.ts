@@ -84,6 +84,13 @@ export interface Town {
 
   /** Long-poll readers waiting right now. */
   waiting(): number;
+
+  /** The town's clock (for modules built on the town, e.g. the CRS desk). */
+  now(): number;
+  /** Runs `fn` as one town mutation (one transaction; woken mailboxes notified once durable). */
+  mutate<T>(fn: (w: WriteContext) => T): Promise<T>;
+  /** Runs `fn` as one read. */
+  view<T>(fn: (tx: ReadTx) => T): Promise<T>;
 }
 
 // A function, not an inline check: the signal can change across an await,
@@ -205,5 +212,9 @@ export function createTown(deps: TownDeps): Town {
     orphanTasks: (action) => write((w) => orphanTasks(w, action)),
 
     waiting: () => waiters.size(),
+
+    now: () => clock.now(),
+    mutate: (fn) => write(fn),
+    view: (fn) => store.read(fn),
   };
 }

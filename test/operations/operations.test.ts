@@ -44,6 +44,16 @@ const EXPECTED: Array<[string, string, string, number]> = [
   ['POST', '/v1/reclaim', 'agent.manage', 200],
   ['POST', '/v1/reclaim/orphan-tasks', 'agent.manage', 200],
   ['GET', '/api/scaling', 'public', 200],
+  // Buttercup's CRS task API, each path with and without its trailing slash.
+  ...(['/v1/task/', '/v1/task'] as const).flatMap((p) => [['POST', p, 'town.write', 200], ['DELETE', p, 'town.write', 200]] as Array<[string, string, string, number]>),
+  ['DELETE', '/v1/task/{task_id}/', 'town.write', 200],
+  ['DELETE', '/v1/task/{task_id}', 'town.write', 200],
+  ['POST', '/v1/sarif/', 'town.write', 200],
+  ['POST', '/v1/sarif', 'town.write', 200],
+  ['GET', '/status/', 'town.read', 200],
+  ['GET', '/status', 'town.read', 200],
+  ['DELETE', '/status/', 'town.write', 200],
+  ['DELETE', '/status', 'town.write', 200],
 ];
 
 function harness() {
@@ -166,6 +176,14 @@ test('every operation answers inside its declared output schema', async () => {
   await call('recovery.recover_agents');
   await call('agent.restart', { agent: 'v' });
   await call('agent.prune', { all: true });
+  const crsTask = { task_id: '0f3c1f5e-8a7b-4c2d-9e1f-3a5b7c9d1e2f', type: 'full', deadline: Date.now() + 3600_000, focus: 'f', project_name: 'p', harnesses_included: true, metadata: {}, source: [] };
+  await call('crs.submit_tasks', { message_id: 'm1', message_time: 1, tasks: [crsTask] });
+  await call('crs.submit_sarif', { message_id: 'm2', message_time: 1, broadcasts: [{ sarif_id: 's', task_id: crsTask.task_id, sarif: {}, metadata: {} }] });
+  await call('task.get', { task_id: crsTask.task_id });
+  await call('crs.get_status');
+  await call('crs.reset_status');
+  await call('crs.cancel_task', { task_id: crsTask.task_id });
+  await call('crs.cancel_all');
   const missing = ops.filter((o) => !outputs.has(o.name)).map((o) => o.name);
   assert.deepEqual(missing, [], 'every operation was exercised');
 });
