@@ -52,8 +52,33 @@ export function formatKeyText(key: NewKey): string {
   ].join('\n');
 }
 
+export const BUTTERCUP_PREFIX = 'BUTTERCUP_TASK_SERVER_';
+
+/**
+ * For a deployment of Buttercup's task server that Townhall replaces: the two
+ * variables it already sets (a key so configured implies mode api_key and gets
+ * town.read,town.write), and the names Buttercup's clients really read
+ * (delete_task.sh: CRS_API_KEY_*; the UI: BUTTERCUP_UI_CRS_KEY_*).
+ */
+function formatButtercupEnv(key: NewKey): string {
+  const lines = [
+    "# server (Buttercup's task server variables; Townhall reads them): only the hash, never the token",
+    `${BUTTERCUP_PREFIX}API_KEY_ID=${key.id}`,
+    `${BUTTERCUP_PREFIX}API_TOKEN_HASH=${key.hash}`,
+  ];
+  if (key.scopes !== null) lines.push(`TOWNHALL_API_KEY_SCOPES=${key.scopes.join(',')}`);
+  else lines.push('# scopes: town.read,town.write (what Townhall gives a key set this way)');
+  lines.push(
+    '', '# clients: keep the token secret', '# scripts/delete_task.sh and curl -u',
+    `CRS_API_KEY_ID=${key.id}`, `CRS_API_KEY_TOKEN=${key.token}`,
+    '# buttercup-ui', `BUTTERCUP_UI_CRS_KEY_ID=${key.id}`, `BUTTERCUP_UI_CRS_KEY_TOKEN=${key.token}`, '',
+  );
+  return lines.join('\n');
+}
+
 /** NAME=value lines, unquoted: an env file, and safe for `$(… | sed 's/^/export /')`. */
 export function formatKeyEnv(key: NewKey, prefix: string): string {
+  if (prefix === BUTTERCUP_PREFIX) return formatButtercupEnv(key);
   // Comments stay lower case and never contain the prefix, so
   // `grep PREFIX | sed 's/^/export /'` selects only assignments.
   const lines = [

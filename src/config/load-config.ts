@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { checkKeys, readKeyList, type RawKey } from './api-key-config.js';
+import { foldCompatEnv, refuseDemoCredential } from './compat-env.js';
 import { ConfigError, DEFAULTS, isLoopback, type AuthMode, type Config, type Durability, type LogFormat } from './config.js';
 import { checkKnownKeys, isTable, read, readTomlFile, type TomlTable } from './toml-file.js';
 
@@ -55,8 +56,8 @@ function locateConfigFile(sources: ConfigSources): string | null {
 
 export function loadConfig(sources: ConfigSources): LoadedConfig {
   const { flags, cwd } = sources;
-  // An empty variable counts as unset, as shells and env files often leave them.
-  const env = Object.fromEntries(Object.entries(sources.env).filter(([k, v]) => k.startsWith('TOWNHALL_') && v !== undefined && v !== ''));
+  // TOWNHALL_* with Buttercup's and Tinytown's variables folded in; empty counts as unset.
+  const { env, sourceOf } = foldCompatEnv(sources.env);
   const configPath = locateConfigFile(sources);
   const file = configPath === null ? {} : readTomlFile(configPath);
   const baseDir = configPath === null ? cwd : dirname(configPath);
@@ -76,7 +77,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   const filePort = read.integer(th, 'port', '[townhall]', 0, 65535) ?? read.integer(th, 'rest_port', '[townhall]', 0, 65535);
   const port =
     flags.port !== undefined ? parsePort(flags.port, '--port')
-    : env['TOWNHALL_PORT'] !== undefined ? parsePort(env['TOWNHALL_PORT'], 'TOWNHALL_PORT')
+    : env['TOWNHALL_PORT'] !== undefined ? parsePort(env['TOWNHALL_PORT'], sourceOf('TOWNHALL_PORT'))
     : filePort ?? DEFAULTS.port;
 
   const allowWeakHashes = read.boolean(authT, 'allow_weak_hashes', '[townhall.auth]') ?? false;
@@ -94,10 +95,11 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
         : read.stringList(authT, 'api_key_scopes', '[townhall.auth]') ?? [],
       expiresAt: null,
       disabled: false,
-      source: envHash !== undefined ? envHashName : '[townhall.auth] api_key_hash',
+      source: envHash !== undefined ? sourceOf(envHashName) : '[townhall.auth] api_key_hash',
     });
   }
   const keys = checkKeys(rawKeys, allowWeakHashes);
+  refuseDemoCredential(keys, bind);
 
   const explicitMode = oneOf<AuthMode>(env['TOWNHALL_AUTH_MODE'] ?? read.string(authT, 'mode', '[townhall.auth]'), ['none', 'api_key', 'oidc'], 'auth mode');
   const mode: AuthMode = explicitMode ?? (keys.length > 0 ? 'api_key' : 'none');
@@ -123,7 +125,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   const logFormat = oneOf<LogFormat>(env['TOWNHALL_LOG_FORMAT'] ?? read.string(logT, 'format', '[townhall.log]'), ['text', 'json'], 'log format') ?? 'text';
   const durability = oneOf<Durability>(read.string(storeT, 'durability', '[townhall.store]'), ['always', 'none'], '[townhall.store] durability') ?? 'always';
   const storePath = resolve(baseDir, read.string(storeT, 'path', '[townhall.store]') ?? DEFAULTS.storeDir);
-  const townName = read.string(file, 'name', 'top-level') ?? (basename(baseDir) || 'town');
+  const townName = env['TOWNHALL_TOWN_NAME'] ?? read.string(file, 'name', 'top-level') ?? (basename(baseDir) || 'town');
 
   const config: Config = {
     configPath,

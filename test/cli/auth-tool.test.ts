@@ -167,19 +167,27 @@ describe('auth-tool launcher', { concurrency: 4 }, () => {
     assert.ok(!r.stderr.includes(env.get('API_TOKEN')!), 'no token on stderr in --env mode');
   });
 
-  test('--env-prefix BUTTERCUP_TASK_SERVER_ renames the server lines only', async () => {
-    const r = await run(['--env', '--env-prefix', 'BUTTERCUP_TASK_SERVER_', '--scopes', 'town.read']);
+  test('--env-prefix BUTTERCUP_TASK_SERVER_ prints what a Buttercup deployment and its clients read', async () => {
+    const r = await run(['--env', '--env-prefix', 'BUTTERCUP_TASK_SERVER_']);
     assert.equal(r.code, 0, r.stderr);
     const env = envMap(r.stdout);
+    // The server's two variables (the key implies api_key and town.read,town.write), and the
+    // names Buttercup's clients read: delete_task.sh (CRS_API_KEY_*) and the UI (BUTTERCUP_UI_CRS_KEY_*).
     assert.deepEqual([...env.keys()].sort(), [
-      'API_KEY_ID',
-      'API_TOKEN',
       'BUTTERCUP_TASK_SERVER_API_KEY_ID',
-      'BUTTERCUP_TASK_SERVER_API_KEY_SCOPES',
       'BUTTERCUP_TASK_SERVER_API_TOKEN_HASH',
-      'BUTTERCUP_TASK_SERVER_AUTH_MODE',
+      'BUTTERCUP_UI_CRS_KEY_ID',
+      'BUTTERCUP_UI_CRS_KEY_TOKEN',
+      'CRS_API_KEY_ID',
+      'CRS_API_KEY_TOKEN',
     ]);
-    assert.ok(!r.stdout.includes('TOWNHALL'));
+    assert.match(env.get('BUTTERCUP_TASK_SERVER_API_KEY_ID')!, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(env.get('CRS_API_KEY_TOKEN'), env.get('BUTTERCUP_UI_CRS_KEY_TOKEN'));
+    assert.equal(await verifyToken(env.get('BUTTERCUP_TASK_SERVER_API_TOKEN_HASH')!, env.get('CRS_API_KEY_TOKEN')!), true);
+    // Only assignments carry the prefix, so `grep PREFIX | sed 's/^/export /'` works.
+    assert.deepEqual(r.stdout.split('\n').filter((l) => l.includes('BUTTERCUP_TASK_SERVER_')).map((l) => l.split('=')[0]), ['BUTTERCUP_TASK_SERVER_API_KEY_ID', 'BUTTERCUP_TASK_SERVER_API_TOKEN_HASH']);
+    const scoped = envMap((await run(['--env', '--env-prefix', 'BUTTERCUP_TASK_SERVER_', '--scopes', 'town.read'])).stdout);
+    assert.equal(scoped.get('TOWNHALL_API_KEY_SCOPES'), 'town.read');
     assertUsageError(await run(['--env', '--env-prefix', 'lower_']), '--env-prefix');
   });
 

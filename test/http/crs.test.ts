@@ -332,3 +332,25 @@ describe('Buttercup CRS work flow: status counts, cancel-all, SARIF, deadlines',
     assert.deepEqual([(await task(soon)).state, (await task(soon)).result], ['failed', 'deadline passed']);
   });
 });
+
+describe('a Buttercup deployment configured from auth-tool --env --env-prefix BUTTERCUP_TASK_SERVER_', () => {
+  test("its server variables start Townhall, and its clients' variables pass curl -u style Basic auth", async () => {
+    const { runAuthTool } = await import('../../src/cli/auth-tool.js');
+    let out = '';
+    const code = await runAuthTool(['--env', '--env-prefix', 'BUTTERCUP_TASK_SERVER_'], { stdout: (t) => (out += t), stderr: () => {}, stdin: async () => '' });
+    assert.equal(code, 0);
+    const env = Object.fromEntries(out.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const server = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('BUTTERCUP_TASK_SERVER_')));
+    const s = await startTestServer({ env: server });
+    try {
+      const auth = { authorization: basic(env['CRS_API_KEY_ID']!, env['CRS_API_KEY_TOKEN']!) };
+      const r = await s.request('POST', '/v1/task/', { headers: { ...auth, 'content-type': 'application/json' }, body: exampleTask() });
+      assert.equal(r.text, '"DONE"');
+      assert.equal((await s.request('GET', '/v1/backlog', { headers: auth })).json.count, 1);
+      // town.read and town.write only: managing agents is not this key's business.
+      assert.equal((await s.request('POST', '/v1/agents', { headers: auth, body: { name: 'x' } })).status, 403);
+    } finally {
+      await s.close();
+    }
+  });
+});
