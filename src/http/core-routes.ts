@@ -8,10 +8,10 @@ import type { Gauge, Metrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import type { RawRoute, RouteDef } from './route.js';
 import type { Town } from '../town/town.js';
-import { record, str, int } from '../operations/schema.js';
+import { nullable, num, record, str, int } from '../operations/schema.js';
 
 /** What the status and metrics routes need from the town. */
-export type TownStatusSource = Pick<Town, 'summary'>;
+export type TownStatusSource = Pick<Town, 'summary' | 'info'>;
 
 export interface CoreRouteDeps {
   clock: Clock;
@@ -26,14 +26,21 @@ export interface CoreRouteDeps {
 }
 
 const healthBody = record({ status: str({ enum: ['ok'] }), uptime_secs: int({ minimum: 0 }) });
-const readyBody = record({ status: str({ enum: ['ready'] }) });
+// Tinytown's readiness fields; this town is not on Redis (null) and runs no mission dispatcher (idle).
+const readyBody = record({
+  status: str({ enum: ['ready'] }),
+  redis: nullable(str({ enum: ['connected'] })),
+  redis_latency_ms: nullable(num()),
+  dispatcher: str({ enum: ['idle', 'running', 'stalled'] }),
+  town: str(),
+});
 
 export function coreRoutes(deps: CoreRouteDeps): RawRoute[] {
   const uptime = (): number => Math.floor((deps.clock.now() - deps.startedAt) / 1000);
   const health: RawRoute['handler'] = () => ({ status: 200, body: { status: 'ok', uptime_secs: uptime() } });
   const ready: RawRoute['handler'] = () => {
     if (!deps.isReady()) throw new HttpError('server.shutting_down', 'The server is starting or shutting down.');
-    return { status: 200, body: { status: 'ready' } };
+    return { status: 200, body: { status: 'ready', redis: null, redis_latency_ms: null, dispatcher: 'idle', town: deps.town.info().name } };
   };
   // Built once and kept as text: a public document must not cost a rebuild per request.
   let openapi: string | null = null;

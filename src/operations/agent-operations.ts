@@ -3,7 +3,12 @@ import { HEARTBEAT_STATES } from '../town/records.js';
 import type { Town } from '../town/town.js';
 import { defineOperation, type AnyOperation } from './operation.js';
 import { arr, bool, int, obj, record, str } from './schema.js';
-import { agentPathRef, agentRef, agentSchema, agentWithId, name, page, pageFields } from './town-schemas.js';
+import { agentBriefSchema, agentPathRef, agentRef, agentSchema, agentWithId, name, page, pageFields } from './town-schemas.js';
+import { extend } from './schema.js';
+
+/** kill and restart also answer Tinytown's `{status, agent}` (`agent` echoes the path). */
+const withStatus = <const S extends string>(status: S) =>
+  extend(agentWithId, record({ status: str({ enum: [status] }), agent: str({ description: 'The agent reference as given.' }) }));
 import { MAX_NAME_LENGTH } from '../town/records.js';
 
 export function agentOperations(town: Town): AnyOperation[] {
@@ -11,7 +16,7 @@ export function agentOperations(town: Town): AnyOperation[] {
     defineOperation({
       name: 'agent.list', summary: 'List agents', scope: 'town.read', mutates: false,
       input: obj({ ...pageFields }),
-      output: record({ agents: arr(agentSchema), ...page }, '`{agents, count, total, next_cursor}`.'),
+      output: record({ agents: arr(agentBriefSchema), ...page }, '`{agents, count, total, next_cursor}`.'),
       run: (_ctx, input) => town.listAgents(input),
     }),
     defineOperation({
@@ -41,14 +46,14 @@ export function agentOperations(town: Town): AnyOperation[] {
     defineOperation({
       name: 'agent.kill', summary: 'Stop an agent and queue it a shutdown message', scope: 'agent.manage', mutates: true, destructive: true, repeatable: true,
       input: obj({ agent: agentPathRef }, { required: ['agent'] }),
-      output: agentWithId, errors: ['agent.not_found'],
-      run: (_ctx, input) => town.killAgent(input.agent),
+      output: withStatus('stopped'), errors: ['agent.not_found'],
+      run: async (_ctx, input) => ({ ...(await town.killAgent(input.agent)), status: 'stopped', agent: input.agent }),
     }),
     defineOperation({
       name: 'agent.restart', summary: 'Restart an agent (state idle)', scope: 'agent.manage', mutates: true, repeatable: true,
       input: obj({ agent: agentPathRef }, { required: ['agent'] }),
-      output: agentWithId, errors: ['agent.not_found'],
-      run: (_ctx, input) => town.restartAgent(input.agent),
+      output: withStatus('restarted'), errors: ['agent.not_found'],
+      run: async (_ctx, input) => ({ ...(await town.restartAgent(input.agent)), status: 'restarted', agent: input.agent }),
     }),
     defineOperation({
       name: 'agent.prune', summary: 'Remove stopped and errored agents (or all)', scope: 'agent.manage', mutates: true, destructive: true, repeatable: true,

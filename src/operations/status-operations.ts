@@ -2,8 +2,12 @@
 import type { AuthMode } from '../config/config.js';
 import type { Town } from '../town/town.js';
 import { defineOperation, type AnyOperation } from './operation.js';
-import { int, obj, record, str } from './schema.js';
-import { agentStateCounts, countSchema, taskStateCounts, timeSchema } from './town-schemas.js';
+import { arr, int, nullable, obj, record, str } from './schema.js';
+import { agentFullSchema, agentStateCounts, countSchema, taskStateCounts, timeSchema } from './town-schemas.js';
+
+const root = str({ description: "The town's directory." });
+/** Tinytown's towns live on Redis; this one does not (yet): null. */
+const redisUrl = nullable(str({ description: 'null: the town is not on Redis.' }));
 
 export interface StatusDeps {
   version: string;
@@ -20,10 +24,13 @@ export function statusOperations(town: Town, deps: StatusDeps): AnyOperation[] {
       input: obj({}),
       output: record({
         name: str(),
+        root,
+        redis_url: redisUrl,
+        agent_count: countSchema,
+        agents: arr(agentFullSchema, { description: 'Every agent (Tinytown: AgentFull).' }),
         version: str(),
         uptime_secs: countSchema,
         auth_mode: str({ enum: ['none', 'api_key', 'oidc', 'mtls'] }),
-        agents: countSchema,
         agents_by_state: agentStateCounts,
         tasks_by_state: taskStateCounts,
         backlog: countSchema,
@@ -32,10 +39,13 @@ export function statusOperations(town: Town, deps: StatusDeps): AnyOperation[] {
         const s = await town.summary();
         return {
           name: s.name,
+          root: town.info().root,
+          redis_url: null,
+          agent_count: s.agents,
+          agents: s.agent_list,
           version: deps.version,
           uptime_secs: deps.uptimeSecs(),
           auth_mode: deps.authMode,
-          agents: s.agents,
           agents_by_state: s.agents_by_state,
           tasks_by_state: s.tasks_by_state,
           backlog: s.backlog,
@@ -45,7 +55,7 @@ export function statusOperations(town: Town, deps: StatusDeps): AnyOperation[] {
     defineOperation({
       name: 'town.get_info', summary: 'Town name and settings', scope: 'town.read', mutates: false,
       input: obj({}),
-      output: record({ name: str(), default_cli: str(), max_agents: countSchema, heartbeat_timeout_secs: countSchema }),
+      output: record({ name: str(), root, redis_url: redisUrl, default_cli: str(), max_agents: countSchema, heartbeat_timeout_secs: countSchema }),
       run: () => town.info(),
     }),
     defineOperation({

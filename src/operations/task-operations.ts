@@ -2,10 +2,11 @@
 import { TASK_STATES, MAX_NAME_LENGTH } from '../town/records.js';
 import type { Town } from '../town/town.js';
 import { defineOperation, type AnyOperation } from './operation.js';
-import { arr, obj, record, str } from './schema.js';
+import { arr, extend, obj, record, str } from './schema.js';
 import { agentRef, anyText, assignedTask, page, pageFields, taskRef, taskSchema, text } from './town-schemas.js';
 
 const taskList = record({ tasks: arr(taskSchema), ...page }, '`{tasks, count, total, next_cursor}`.');
+const pendingList = record({ tasks: arr(extend(taskSchema, record({ agent_id: str(), agent_name: str() }))), ...page }, '`{tasks, count, total, next_cursor}`, each task with its agent.');
 const byId = obj({ task_id: taskRef }, { required: ['task_id'] });
 
 export function taskOperations(town: Town): AnyOperation[] {
@@ -25,7 +26,7 @@ export function taskOperations(town: Town): AnyOperation[] {
     defineOperation({
       name: 'task.list_pending', summary: 'Tasks assigned to an agent and not started', scope: 'town.read', mutates: false,
       input: obj({ ...pageFields }),
-      output: taskList,
+      output: pendingList,
       run: (_ctx, input) => town.listPendingTasks(input),
     }),
     defineOperation({

@@ -41,6 +41,16 @@ export const agentSchema = record({
   last_heartbeat: nullable(time),
   last_active_at: nullable(time),
 }, 'An agent.');
+/** Tinytown's AgentBrief fields (GET /v1/agents) and AgentFull ones (GET /v1/status). */
+export const agentBriefSchema = extend(agentSchema, record({
+  spawn_mode: str({ enum: ['fresh'], description: 'Townhall starts no worker processes: always `fresh`.' }),
+  current_scope: nullable(str({ description: 'The description of the current task.' })),
+}), 'An agent, with the fields Tinytown lists.');
+export const agentFullSchema = extend(agentBriefSchema, record({
+  rounds_completed: int({ minimum: 0, description: 'Worker rounds: always 0 (Townhall runs no worker loop).' }),
+  inbox_len: int({ minimum: 0, description: 'Normal messages queued for the agent.' }),
+  urgent_len: int({ minimum: 0, description: 'Urgent messages queued for the agent.' }),
+}), "An agent, with the fields Tinytown's status lists.");
 export const agentWithId = extend(agentSchema, record({ agent_id: str({ format: 'uuid' }) }), 'The agent, with `agent_id`.');
 
 /** Present only on tasks pushed through Buttercup's CRS task API. */
@@ -75,6 +85,8 @@ export const messageSchema = record({
   urgent: bool(),
   task_id: nullable(str()),
   created_at: time,
+  type: str({ description: "Tinytown's name for the kind (`ack` is `confirmation`)." }),
+  summary: str({ description: 'The body (for a `task_assign`: `task assignment <task id>`).' }),
 }, 'A message.');
 export const messageWithId = extend(messageSchema, record({ message_id: str({ format: 'uuid' }) }), 'The message, with `message_id`.');
 

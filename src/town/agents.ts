@@ -9,6 +9,7 @@ import { isReservedName, nameKey, putAgent, resolveAgent } from './agent-lookup.
 import { enqueueMessage, mailboxMessages } from './messages.js';
 import { paginate, type PageRequest } from './pagination.js';
 import { SUPERVISOR, agentView, type Agent, type AgentRecord, type HeartbeatState, type MessageRecord } from './records.js';
+import { agentBrief, type AgentBrief } from './tinytown-views.js';
 import { nextSeq, type WriteContext } from './write-context.js';
 import { randomUUID } from 'node:crypto';
 
@@ -57,7 +58,7 @@ export function spawnAgent(w: WriteContext, defaultCli: string, input: SpawnInpu
 }
 
 export interface AgentList {
-  agents: Agent[];
+  agents: AgentBrief[];
   count: number;
   total: number;
   next_cursor: string | null;
@@ -65,7 +66,7 @@ export interface AgentList {
 
 export function listAgents(tx: ReadTx, page: PageRequest = {}): AgentList {
   const result = paginate(tx.list<AgentRecord>('agents'), (a) => [a.seq], 1, page);
-  return { agents: result.items.map(agentView), count: result.items.length, total: result.total, next_cursor: result.next_cursor };
+  return { agents: result.items.map((a) => agentBrief(tx, a)), count: result.items.length, total: result.total, next_cursor: result.next_cursor };
 }
 
 export function heartbeat(w: WriteContext, ref: string, state?: HeartbeatState | null): AgentRecord {

@@ -87,7 +87,8 @@ export interface MessageRecord {
 
 export type Agent = Omit<AgentRecord, 'seq'>;
 export type Task = Omit<TaskRecord, 'seq' | 'queue_seq'> & { task_id: string };
-export type Message = Omit<MessageRecord, 'seq'>;
+/** `type` and `summary`: how Tinytown's inbox names and summarises a message. */
+export type Message = Omit<MessageRecord, 'seq'> & { type: string; summary: string };
 
 export function agentView(r: AgentRecord): Agent {
   const { seq: _seq, ...view } = r;
@@ -100,9 +101,15 @@ export function taskView(r: TaskRecord): Task {
   return { ...view, task_id: r.id };
 }
 
+/** Tinytown's inbox `type` for each kind (an ack is a `confirmation` there). */
+const TINYTOWN_TYPE: Readonly<Record<MessageKind, string>> = {
+  task: 'task', query: 'query', info: 'info', ack: 'confirmation', task_assign: 'task_assign', task_done: 'task_done', task_failed: 'task_failed', shutdown: 'shutdown',
+};
+
 export function messageView(r: MessageRecord): Message {
   const { seq: _seq, ...view } = r;
-  return view;
+  const summary = r.kind === 'task_assign' && r.task_id !== null ? `task assignment ${r.task_id}` : r.body;
+  return { ...view, type: TINYTOWN_TYPE[r.kind], summary };
 }
 
 /** Tasks that still represent work to do. */

@@ -108,9 +108,18 @@ export function listTasks(tx: ReadTx, filter: TaskFilter = {}, page: PageRequest
   return { tasks: result.items.map(taskView), count: result.items.length, total: result.total, next_cursor: result.next_cursor };
 }
 
-/** Tasks assigned to an agent and not started yet. */
-export function listPendingTasks(tx: ReadTx, page: PageRequest = {}): TaskList {
-  return listTasks(tx, { state: 'assigned' }, page);
+export type PendingTask = Task & { agent_id: string; agent_name: string };
+
+/** Tasks assigned to an agent and not started yet, with their agent (as Tinytown lists them). */
+export function listPendingTasks(tx: ReadTx, page: PageRequest = {}): Omit<TaskList, 'tasks'> & { tasks: PendingTask[] } {
+  const list = listTasks(tx, { state: 'assigned' }, page);
+  return {
+    ...list,
+    tasks: list.tasks.map((t) => {
+      const id = t.assigned_to ?? '';
+      return { ...t, agent_id: id, agent_name: findAgent(tx, id)?.name ?? id };
+    }),
+  };
 }
 
 export function startTask(w: WriteContext, id: string): Task {

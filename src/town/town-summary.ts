@@ -12,10 +12,13 @@ import {
   type TaskRecord,
   type TaskState,
 } from './records.js';
+import { agentsFull, type AgentFull } from './tinytown-views.js';
 
 export interface TownSummary {
   name: string;
   agents: number;
+  /** Every agent, as Tinytown's `GET /v1/status` lists them. */
+  agent_list: AgentFull[];
   agents_by_state: Record<AgentState, number>;
   tasks_by_state: Record<TaskState, number>;
   backlog: number;
@@ -38,6 +41,7 @@ export function summarizeTown(tx: ReadTx, name: string): TownSummary {
   return {
     name,
     agents: agents.length,
+    agent_list: agentsFull(tx),
     agents_by_state: agentsByState,
     tasks_by_state: tasksByState,
     backlog,

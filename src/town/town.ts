@@ -26,6 +26,8 @@ import { createWriteContext, type WriteContext } from './write-context.js';
 
 export interface TownConfig {
   name: string;
+  /** The town's directory (default: the working directory). */
+  root?: string;
   defaultCli: string;
   maxAgents: number;
   heartbeatTimeoutSecs: number;
@@ -33,6 +35,9 @@ export interface TownConfig {
 
 export interface TownInfo {
   name: string;
+  root: string;
+  /** Always null: this town is not on Redis. */
+  redis_url: null;
   default_cli: string;
   max_agents: number;
   heartbeat_timeout_secs: number;
@@ -174,6 +179,8 @@ export function createTown(deps: TownDeps): Town {
   return {
     info: () => ({
       name: config.name,
+      root: config.root ?? process.cwd(),
+      redis_url: null,
       default_cli: config.defaultCli,
       max_agents: config.maxAgents,
       heartbeat_timeout_secs: config.heartbeatTimeoutSecs,

@@ -217,7 +217,7 @@ describe('agents over HTTP', () => {
   test('GET /v1/town answers the name and settings from tinytown.toml', async () => {
     const r = await s.request('GET', '/v1/town');
     assert.equal(r.status, 200);
-    assert.deepEqual(r.json, { name: 'testville', default_cli: 'codex', max_agents: 7, heartbeat_timeout_secs: 90 });
+    assert.deepEqual(r.json, { name: 'testville', root: s.dir, redis_url: null, default_cli: 'codex', max_agents: 7, heartbeat_timeout_secs: 90 });
   });
 
   test('GET /v1/status adds agents, counts by state and the backlog length', async () => {
@@ -229,7 +229,11 @@ describe('agents over HTTP', () => {
     assert.equal(r.status, 200);
     assert.equal(r.json.name, 'testville');
     assert.equal(r.json.auth_mode, 'none');
-    assert.equal(r.json.agents, agents.length);
+    // Tinytown's shape: agent_count, and agents as an array of full agents.
+    assert.equal(r.json.agent_count, agents.length);
+    assert.deepEqual(r.json.agents.map((a: any) => a.name), agents.map((a) => a.name));
+    assert.equal(r.json.redis_url, null);
+    assert.equal(r.json.root, s.dir);
     const expected: Record<string, number> = { starting: 0, idle: 0, working: 0, paused: 0, draining: 0, stopped: 0, error: 0, cold: 0 };
     for (const a of agents) expected[a.state] = (expected[a.state] ?? 0) + 1;
     assert.deepEqual(r.json.agents_by_state, expected);

@@ -10,7 +10,8 @@ import { parseAuditLine, startTestServer, type TestServer } from '../helpers/ser
 import { assertProblem, pointers } from '../helpers/assertions.js';
 
 const T0 = Date.parse('2026-11-26T12:00:00.000Z');
-const MESSAGE_FIELDS = ['body', 'created_at', 'from', 'id', 'kind', 'message_id', 'task_id', 'to', 'to_agent', 'urgent'].sort();
+// `type` and `summary` are Tinytown's inbox fields (docs/tinytown-compat.md).
+const MESSAGE_FIELDS = ['body', 'created_at', 'from', 'id', 'kind', 'message_id', 'summary', 'task_id', 'to', 'to_agent', 'type', 'urgent'].sort();
 
 describe('messages over HTTP', () => {
   let s: TestServer;

@@ -233,7 +233,8 @@ describe('/api/scaling and /metrics town figures', () => {
   test('/v1/status agrees with /metrics', async () => {
     const r = await s.request('GET', '/v1/status');
     assert.equal(r.json.name, 'scaletown');
-    assert.equal(r.json.agents, 3);
+    assert.equal(r.json.agent_count, 3);
+    assert.equal(r.json.agents.length, 3);
     assert.deepEqual(r.json.agents_by_state, { starting: 1, idle: 0, working: 1, paused: 0, draining: 0, stopped: 1, error: 0, cold: 0 });
     assert.deepEqual(r.json.tasks_by_state, { pending: 1, assigned: 1, running: 1, completed: 0, failed: 0, cancelled: 0 });
     assert.equal(r.json.backlog, 1);
