@@ -28,7 +28,12 @@ export function recoveryOperations(town: Town): AnyOperation[] {
     defineOperation({
       name: 'recovery.orphan_tasks', summary: 'List, re-queue or cancel tasks whose agent is gone or not running', scope: 'agent.manage', mutates: true,
       input: obj({ action: str({ enum: ORPHAN_ACTIONS }) }, { required: ['action'] }),
-      output: record({ action: str({ enum: ORPHAN_ACTIONS }), count: int({ minimum: 0 }), tasks: arr(taskSchema) }),
+      output: record({
+        action: str({ enum: ORPHAN_ACTIONS }),
+        count: int({ minimum: 0 }),
+        tasks: arr(taskSchema, { description: 'The tasks after the action.' }),
+        orphans: arr(record({ task_id: str(), assigned_to: str(), state: str({ description: 'Before the action.' }), reason: str({ enum: ['agent_missing', 'agent_terminal'] }) }), { description: "Tinytown's list: each orphan and why." }),
+      }),
       run: (_ctx, input) => town.orphanTasks(input.action),
     }),
   ];

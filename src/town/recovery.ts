@@ -126,10 +126,19 @@ export function reclaim(w: WriteContext, input: ReclaimInput): ReclaimResult {
 export const ORPHAN_ACTIONS = ['list', 'to_backlog', 'cancel'] as const;
 export type OrphanAction = (typeof ORPHAN_ACTIONS)[number];
 
+/** Tinytown's view of an orphan: its state before the action, and why it is one. */
+export interface OrphanEntry {
+  task_id: string;
+  assigned_to: string;
+  state: string;
+  reason: 'agent_missing' | 'agent_terminal';
+}
+
 export interface OrphanResult {
   action: OrphanAction;
   count: number;
   tasks: Task[];
+  orphans: OrphanEntry[];
 }
 
 /** Unfinished tasks assigned to an agent that is gone, or stopped, errored or cold. */
@@ -147,6 +156,12 @@ export function orphanTasks(w: WriteContext, action: OrphanAction): OrphanResult
     })
     .sort((a, b) => a.seq - b.seq);
 
+  const entries: OrphanEntry[] = orphans.map((t) => ({
+    task_id: t.id,
+    assigned_to: t.assigned_to ?? '',
+    state: t.state,
+    reason: agents.has(t.assigned_to ?? '') ? 'agent_terminal' : 'agent_missing',
+  }));
   let result = orphans;
   if (action === 'to_backlog') {
     result = orphans.map((t) => requeue(w, t));
@@ -162,5 +177,5 @@ export function orphanTasks(w: WriteContext, action: OrphanAction): OrphanResult
     voidAssignments(w, ids);
     clearCurrentTasks(w, [...agents.values()], ids);
   }
-  return { action, count: result.length, tasks: result.map(taskView) };
+  return { action, count: result.length, tasks: result.map(taskView), orphans: entries };
 }
