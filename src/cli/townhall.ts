@@ -1,6 +1,10 @@
 // `townhall`: parse flags, load the config, start the server, and stop it
 // gracefully on SIGTERM/SIGINT. Start-up refusals print one line on stderr
 // saying what is wrong and exit 1; bad usage exits 2.
+//
+// Tinytown's command forms work too: `townhall [global flags] rest [-b IP]
+// [-p N]` is the server (as no command is), and the MCP commands are entries in
+// the SUBCOMMANDS table below (not available yet: they say so and exit 2).
 import { parseArgs } from 'node:util';
 import { systemClock } from '../clock.js';
 import { ConfigError } from '../config/config.js';
@@ -8,37 +12,82 @@ import { loadConfig, type ConfigFlags } from '../config/load-config.js';
 import { startTownhall } from '../main.js';
 import { VERSION } from '../version.js';
 
-export const USAGE = `Usage: townhall [options]
+export const USAGE = `Usage: townhall [options] [rest [options]]
+       townhall mcp-stdio | mcp-http [-b IP] [-p PORT]
 
-Serves the Townhall REST API for a Tinytown town.
+Serves the Townhall REST API for a Tinytown town (also: townhall rest).
 
 Options:
-  --config PATH   read this tinytown.toml
-  --town DIR      read DIR/tinytown.toml
-  --bind IP       address to listen on (default 127.0.0.1)
-  --port N        port to listen on (default 8787; 0 picks a free port)
-  --verbose       log debug messages
-  --help          show this help
-  --version       show the version
+  --config PATH      read this tinytown.toml
+  -t, --town DIR     read DIR/tinytown.toml
+  -b, --bind IP      address to listen on (default 127.0.0.1)
+  -p, --port N       port to listen on (default 8787; 0 picks a free port)
+  -v, --verbose      log debug messages
+  -h, --help         show this help
+  -V, --version      show the version
+
+Commands:
+  rest               the REST server (the default)
+  mcp-stdio          MCP over stdio (not available in this version)
+  mcp-http           MCP over HTTP (not available in this version)
 
 Without --config/--town, ./tinytown.toml is read if it exists.
 Environment: TOWNHALL_BIND, TOWNHALL_PORT, TOWNHALL_AUTH_MODE, TOWNHALL_API_KEY_ID,
-TOWNHALL_API_TOKEN_HASH, TOWNHALL_API_KEY_SCOPES, TOWNHALL_LOG_FORMAT.
+TOWNHALL_API_TOKEN_HASH, TOWNHALL_API_KEY_SCOPES, TOWNHALL_LOG_FORMAT;
+Tinytown's TINYTOWN_TOWN_NAME, TINYTOWN_REST_BIND, TINYTOWN_REST_PORT (below TOWNHALL_*);
+Buttercup's BUTTERCUP_TASK_SERVER_API_KEY_ID, _API_TOKEN_HASH, _HOST, _PORT (as TOWNHALL_*).
 `;
 
+/** Flags that take a value: the word after them is not a command. */
+const VALUE_FLAGS: ReadonlySet<string> = new Set(['--config', '--town', '-t', '--bind', '-b', '--port', '-p']);
+
+function notAvailable(command: string): (argv: string[]) => Promise<number> {
+  return async () => {
+    process.stderr.write(`townhall: ${command} is not available in this version (the MCP interface is not built in yet); use townhall rest\n`);
+    return 2;
+  };
+}
+
+/** Tinytown's commands. A new transport adds its line here. */
+export const SUBCOMMANDS: Readonly<Record<string, (argv: string[]) => Promise<number>>> = {
+  rest: (argv) => runRest(argv),
+  'mcp-stdio': notAvailable('mcp-stdio'),
+  'mcp-http': notAvailable('mcp-http'),
+};
+
+/** Finds the command word (global flags may come before it) and runs it; no command means `rest`. */
 export async function runTownhall(argv: string[]): Promise<number> {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') break;
+    if (VALUE_FLAGS.has(arg)) {
+      i++;
+      continue;
+    }
+    if (arg.startsWith('-')) continue;
+    const command = Object.hasOwn(SUBCOMMANDS, arg) ? SUBCOMMANDS[arg] : undefined;
+    if (command === undefined) {
+      process.stderr.write(`townhall: unknown command "${arg}"; commands: ${Object.keys(SUBCOMMANDS).join(', ')}\n\n${USAGE}`);
+      return 2;
+    }
+    return command([...argv.slice(0, i), ...argv.slice(i + 1)]);
+  }
+  return runRest(argv);
+}
+
+async function runRest(argv: string[]): Promise<number> {
   let values: ConfigFlags & { help?: boolean; version?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
       options: {
         config: { type: 'string' },
-        town: { type: 'string' },
-        bind: { type: 'string' },
-        port: { type: 'string' },
-        verbose: { type: 'boolean' },
-        help: { type: 'boolean' },
-        version: { type: 'boolean' },
+        town: { type: 'string', short: 't' },
+        bind: { type: 'string', short: 'b' },
+        port: { type: 'string', short: 'p' },
+        verbose: { type: 'boolean', short: 'v' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
       },
       strict: true,
       allowPositionals: false,

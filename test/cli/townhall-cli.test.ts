@@ -401,3 +401,56 @@ describe('a running server', () => {
     }
   });
 });
+
+describe("Tinytown's command forms", () => {
+  test('-h and -V work like --help and --version', async () => {
+    const help = await run(['-h']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Usage: townhall \[options\]/);
+    for (const word of ['rest', 'mcp-stdio', 'mcp-http', '-b, --bind', '-p, --port']) assert.ok(help.stdout.includes(word), word);
+    const version = await run(['-V']);
+    assert.equal(version.code, 0);
+    assert.equal(version.stdout, `townhall ${PKG_VERSION}\n`);
+  });
+
+  test('townhall rest -b IP -p N runs the server, global flags may come before the command', async () => {
+    const cwd = tempDir('name = "restful"\n');
+    const s = await startServer(['-t', cwd, 'rest', '-b', '127.0.0.1', '-p', '0'], tempDir());
+    try {
+      assert.match(s.stderr(), /town "restful"/);
+      assert.equal((await get(s.port, '/health')).status, 200);
+      s.child.kill('SIGTERM');
+      assert.equal(await withTimeout(s.exited, WAIT_MS, 'exit after SIGTERM'), 0);
+    } finally {
+      s.child.kill('SIGKILL');
+    }
+  });
+
+  test('mcp-stdio and mcp-http say they are not available and exit 2', async () => {
+    for (const args of [['mcp-stdio'], ['mcp-http', '-b', '127.0.0.1', '-p', '9999']]) {
+      const r = await run(args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, new RegExp(`^townhall: ${args[0]} is not available in this version`));
+      assert.equal(r.stdout, '');
+    }
+  });
+
+  test('an unknown command exits 2 naming the commands; rest takes no second command', async () => {
+    const r = await run(['serve']);
+    assert.equal(r.code, 2);
+    assert.match(firstLine(r.stderr), /^townhall: unknown command "serve"; commands: rest, mcp-stdio, mcp-http$/);
+    assert.equal((await run(['rest', 'rest'])).code, 2);
+  });
+
+  test('TINYTOWN_REST_PORT and TINYTOWN_TOWN_NAME are honoured; TOWNHALL_PORT wins', async () => {
+    const s = await startServer([], tempDir(), { ...CLEAN_ENV, TINYTOWN_REST_PORT: '0', TINYTOWN_TOWN_NAME: 'docker-town' });
+    try {
+      assert.match(s.stderr(), /town "docker-town"/);
+    } finally {
+      s.child.kill('SIGKILL');
+    }
+    const r = await run([], tempDir(), { ...CLEAN_ENV, TINYTOWN_REST_PORT: 'x', TOWNHALL_PORT: 'y' });
+    assert.equal(r.code, 1);
+    assert.match(firstLine(r.stderr), /^townhall: TOWNHALL_PORT must be a port number/);
+  });
+});
