@@ -92,11 +92,20 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
     ready = true;
     const purge = setInterval(() => {
       purgeExpiredIdempotency(store, clock).catch((err: unknown) => logger.error('purging idempotency records failed', err));
+      crs.purge().catch((err: unknown) => logger.error('purging old CRS message ids failed', err));
     }, PURGE_INTERVAL_MS);
     purge.unref();
     // CRS deadlines: a task past its deadline fails even if nobody looks at it.
+    // A failure is logged once until the next success, not every tick.
+    let expiryFailing = false;
     const deadlines = setInterval(() => {
-      crs.expireDue().catch((err: unknown) => logger.error('expiring CRS deadlines failed', err));
+      crs.expireDue().then(
+        () => void (expiryFailing = false),
+        (err: unknown) => {
+          if (!expiryFailing) logger.error('expiring CRS deadlines failed (logged once until it works again)', err);
+          expiryFailing = true;
+        },
+      );
     }, CRS_DEADLINE_TICK_MS);
     deadlines.unref();
     logger.info(

@@ -8,6 +8,7 @@ import {
   crsStatus,
   expireCrsDeadlines,
   nextCrsDeadline,
+  purgeCrsMemory,
   resetCrsStatus,
   storeCrsSarif,
   submitCrsTasks,
@@ -27,6 +28,8 @@ export interface CrsDesk {
   resetStatus(): Promise<void>;
   /** Fails CRS tasks whose deadline passed; a no-op until the earliest deadline. */
   expireDue(): Promise<void>;
+  /** Forgets old message ids and early cancels (main.ts calls it hourly). */
+  purge(): Promise<number>;
 }
 
 export function createCrsDesk(town: Pick<Town, 'now' | 'mutate' | 'view'>): CrsDesk {
@@ -56,5 +59,6 @@ export function createCrsDesk(town: Pick<Town, 'now' | 'mutate' | 'view'>): CrsD
     },
     resetStatus: () => town.mutate(resetCrsStatus),
     expireDue,
+    purge: () => town.mutate(purgeCrsMemory),
   };
 }

@@ -55,6 +55,33 @@ const cancelKey = (id: string): string => `crs.cancel:${id}`;
 const sarifKey = (taskId: string, sarifId: string): string => `crs.sarif:${taskId}:${sarifId}`;
 const SINCE_KEY = 'crs.status_since';
 
+/** How long a message id (for dedupe) and an early cancel are remembered: far longer than any retry or round. */
+export const CRS_MEMORY_MS = 7 * 24 * 3600_000;
+
+/** What `meta` holds for a remembered message id or early cancel; the key is inside so a purge can find it. */
+interface Remembered {
+  crs_memory: true;
+  key: string;
+  at: number;
+}
+
+function remember(w: WriteContext, key: string): void {
+  const value: Remembered = { crs_memory: true, key, at: w.nowMs };
+  w.tx.put('meta', key, value);
+}
+
+/** Forget message ids and early cancels older than CRS_MEMORY_MS; returns how many. */
+export function purgeCrsMemory(w: WriteContext): number {
+  let n = 0;
+  for (const v of w.tx.list<Partial<Remembered>>('meta')) {
+    if (typeof v === 'object' && v !== null && v.crs_memory === true && typeof v.key === 'string' && typeof v.at === 'number' && v.at <= w.nowMs - CRS_MEMORY_MS) {
+      w.tx.delete('meta', v.key);
+      n++;
+    }
+  }
+  return n;
+}
+
 const isCrs = (t: TaskRecord): boolean => t.source === 'crs';
 
 function describe(d: CrsTaskDetail): string {
@@ -74,7 +101,7 @@ export interface SubmitResult {
 export function submitCrsTasks(w: WriteContext, msg: CrsTaskMessage): SubmitResult {
   const out: SubmitResult = { duplicate: false, queued: [], settled: [] };
   if (w.tx.get('meta', messageKey(msg.message_id)) !== undefined) return { ...out, duplicate: true };
-  w.tx.put('meta', messageKey(msg.message_id), w.nowMs);
+  remember(w, messageKey(msg.message_id));
   for (const detail of msg.tasks) {
     const id = detail.task_id.toLowerCase();
     if (w.tx.get('tasks', id) !== undefined) continue;
@@ -132,7 +159,7 @@ export function cancelCrsTask(w: WriteContext, taskId: string): void {
   const id = taskId.toLowerCase();
   const task = w.tx.get<TaskRecord>('tasks', id);
   if (task === undefined) {
-    w.tx.put('meta', cancelKey(id), w.nowMs);
+    remember(w, cancelKey(id));
     return;
   }
   if (isCrs(task) && isUnfinished(task.state)) endTask(w, task, 'cancelled', CANCELLED_BY_API);

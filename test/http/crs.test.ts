@@ -79,6 +79,26 @@ describe('Buttercup CRS task API', () => {
     assert.equal(audit?.status, '200');
   });
 
+  test("Buttercup's UI client (Python requests) reads every success as success", async () => {
+    // What `requests.post(url, json=..., auth=(id, token), timeout=30)` sends, on one kept-alive connection.
+    const requestsHeaders = { ...CRS, 'user-agent': 'python-requests/2.32.3', accept: '*/*', 'accept-encoding': 'gzip, deflate', connection: 'keep-alive', 'content-type': 'application/json' };
+    // CRSClient's rule (orchestrator/ui/competition_api): 200/202 and no error marker in a JSON object.
+    const MARKERS = ['error', 'message', 'detail', 'reason', 'error_code', 'code', 'validation_errors', 'errors', 'field_errors', 'constraint_violations'];
+    const accepted = (r: { status: number; json: any }): boolean =>
+      (r.status === 200 || r.status === 202) &&
+      (typeof r.json !== 'object' || r.json === null || Array.isArray(r.json) ||
+        (!MARKERS.some((k) => k in r.json) && !['error', 'failed', 'failure', 'invalid', 'rejected'].includes(r.json.status) && r.json.success !== false && r.json.accepted !== false && r.json.valid !== false));
+    const calls = [
+      await s.request('POST', '/v1/task/', { headers: requestsHeaders, body: exampleTask({ message_id: uuid(), task_id: uuid() }) }),
+      await s.request('POST', '/v1/sarif/', { headers: requestsHeaders, body: { message_id: uuid(), message_time: Date.now(), broadcasts: [] } }),
+      await s.request('GET', '/status/', { headers: requestsHeaders }),
+    ];
+    for (const r of calls) assert.ok(accepted(r), `${r.status} ${r.text}`);
+    assert.equal(calls[2]!.json.ready, true);
+    // And a refusal is read as one.
+    assert.equal(accepted(await s.request('POST', '/v1/task/', { headers: requestsHeaders, body: { tasks: 'x' } })), false);
+  });
+
   test('a retried message and an already known task id are not queued twice', async () => {
     const msg = exampleTask({ message_id: uuid(), task_id: uuid() });
     for (let i = 0; i < 2; i++) assert.equal((await post('/v1/task/', msg)).text, '"DONE"');
