@@ -63,6 +63,8 @@ function errorResponses(route: RouteDef, secured: boolean): Record<string, unkno
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   const out: Record<string, unknown> = {};
+  // Buttercup-style bindings answer errors as FastAPI does (src/http/fastapi-errors.ts).
+  const fastapi = route.kind === 'operation' && route.binding.errorStyle === 'fastapi';
   for (const [status, codes] of [...byStatus].sort((a, b) => a[0] - b[0])) {
     const headers: Record<string, unknown> = { 'X-Request-Id': { $ref: '#/components/headers/X-Request-Id' } };
     if (status === 429 || status === 503) headers['Retry-After'] = { $ref: '#/components/headers/Retry-After' };
@@ -70,11 +72,32 @@ function errorResponses(route: RouteDef, secured: boolean): Record<string, unkno
     out[String(status)] = {
       description: `${HTTP_ERRORS[codes[0]!].title}: ${codes.map(problemType).join(', ')}`,
       headers,
-      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      content: fastapi ? { 'application/json': { schema: FASTAPI_ERROR } } : { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
     };
   }
   return out;
 }
+
+const FASTAPI_ERROR = {
+  type: 'object',
+  required: ['detail'],
+  description: 'FastAPI\'s error shape: a text, or (422) every validation problem.',
+  properties: {
+    detail: {
+      oneOf: [
+        { type: 'string' },
+        {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['type', 'loc', 'msg', 'input'],
+            properties: { type: { type: 'string' }, loc: { type: 'array', items: { type: ['string', 'integer'] } }, msg: { type: 'string' }, input: {}, ctx: { type: 'object' } },
+          },
+        },
+      ],
+    },
+  },
+};
 
 /** The part of an operation's input that travels in the body. */
 function bodySchema(route: BoundRoute): ObjectSchema | null {

@@ -152,6 +152,17 @@ describe('Buttercup CRS task API', () => {
     assert.equal(status.status, 200);
   });
 
+  test('/openapi.json lists the bare paths, with FastAPI-shaped errors; the slash forms are served but unlisted', async () => {
+    const doc = (await s.request('GET', '/openapi.json')).json;
+    const post = doc.paths['/v1/task'].post;
+    assert.equal(post['x-operation'], 'crs.submit_tasks');
+    assert.deepEqual(post.responses['200'].content['application/json'].schema, { type: 'string', enum: ['DONE'] });
+    assert.deepEqual(Object.keys(post.responses['422'].content), ['application/json']);
+    assert.deepEqual(post.responses['422'].content['application/json'].schema.required, ['detail']);
+    assert.equal(doc.paths['/v1/task/'], undefined);
+    assert.ok(doc.paths['/v1/task/{task_id}'].delete && doc.paths['/status'].get && doc.paths['/v1/sarif'].post);
+  });
+
   test('a key without town.write is refused with 403 {"detail"}', async () => {
     const r = await s.request('DELETE', '/v1/task/', { headers: { authorization: basic('admin', TINYTOWN_KEY) } });
     assert.equal(r.status, 200); // admin may
