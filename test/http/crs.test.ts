@@ -137,6 +137,7 @@ describe('Buttercup CRS task API', () => {
       ['wrong token', { authorization: basic(KEY_ID, 'wrong-token-wrong-token-wrong-tok') }, 'wrong_secret'],
       ['wrong Bearer', { authorization: 'Bearer not-a-key-at-all' }, 'wrong_secret'],
     ];
+    const pendingBefore = (await s.request('GET', '/status/', { headers: CRS })).json.state.tasks.pending;
     for (const [what, headers, reason] of cases) {
       const before = s.audit.length;
       const r = await s.request('POST', '/v1/task/', { headers, body: exampleTask({ message_id: uuid(), task_id: uuid() }) });
@@ -150,6 +151,22 @@ describe('Buttercup CRS task API', () => {
     // Nothing got queued by the refused requests.
     const status = await s.request('GET', '/status/', { headers: CRS });
     assert.equal(status.status, 200);
+    assert.equal(status.json.state.tasks.pending, pendingBefore);
+
+    // A disabled or expired key: the same 401.
+    const t = await startTestServer({
+      toml: `${TOML()}\n[[townhall.auth.keys]]\nid = "off"\nhash = "${TINYTOWN_HASH}"\ndisabled = true\n[[townhall.auth.keys]]\nid = "old"\nhash = "${TINYTOWN_HASH}"\nexpires_at = 2020-01-01T00:00:00Z\n`,
+    });
+    try {
+      for (const [id, reason] of [['off', 'disabled'], ['old', 'expired']] as const) {
+        const r = await t.request('GET', '/status', { headers: { authorization: basic(id, TINYTOWN_KEY) } });
+        assert.equal(r.status, 401, id);
+        assert.equal(r.headers['www-authenticate'], 'Basic realm="townhall"');
+        assert.equal(t.audit.map(parseAuditLine).filter((a) => a.status === '401').pop()?.reason, reason);
+      }
+    } finally {
+      await t.close();
+    }
   });
 
   test('/openapi.json lists the bare paths, with FastAPI-shaped errors; the slash forms are served but unlisted', async () => {
