@@ -84,7 +84,13 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
       trustProxy: config.trustProxy,
       basicPossible: auth.mode === 'api_key' && auth.keys.some((k) => k.named),
     });
-    const server = await startHttpServer(pipeline, { bind: config.bind, port: config.port, requestTimeoutMs: config.requestTimeoutMs });
+    const server = await startHttpServer(pipeline, {
+      bind: config.bind,
+      port: config.port,
+      requestTimeoutMs: config.requestTimeoutMs,
+      headersTimeoutMs: config.headersTimeoutMs,
+      maxConnections: config.maxConnections,
+    });
     ready = true;
     const purge = setInterval(() => {
       purgeExpiredIdempotency(store, clock).catch((err: unknown) => logger.error('purging idempotency records failed', err));
