@@ -5,6 +5,7 @@ import { createArgon2Gate } from './auth/argon2-gate.js';
 import { createAuthenticator } from './auth/authenticate.js';
 import { createFailureLimiter } from './auth/failure-limiter.js';
 import { createAuditLogger } from './audit/audit-logger.js';
+import { createDenialThrottle } from './audit/denial-throttle.js';
 import { createServerLogger, type ServerLogger } from './audit/server-logger.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/config.js';
@@ -26,7 +27,12 @@ export interface TownhallIo {
   audit: (line: string) => void;
   /** Operational log lines (stderr in production). */
   log: (line: string) => void;
+  /** Bytes of audit lines not yet written (stdout's writableLength); past AUDIT_BACKLOG_LIMIT operations get 503. */
+  auditBacklog?: () => number;
 }
+
+/** Audit bytes allowed to wait for stdout before new operations are refused. */
+export const AUDIT_BACKLOG_LIMIT = 4 * 1024 * 1024;
 
 export interface Townhall {
   readonly port: number;
@@ -67,7 +73,21 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
     let ready = false;
     const uptimeSecs = (): number => Math.floor((clock.now() - startedAt) / 1000);
     const operations = townOperations(town, { version: VERSION, authMode: auth.mode, uptimeSecs });
-    const invoker = createInvoker({ audit: createAuditLogger(config.log.format, io.audit, clock), idempotency: createIdempotency(store, clock) });
+    const auditLines = createAuditLogger(config.log.format, io.audit, clock);
+    const audit = createDenialThrottle(auditLines, clock, (event, suppressed) => auditLines.log({ ...event, suppressed }));
+    const invoker = createInvoker({ audit, idempotency: createIdempotency(store, clock) });
+    const backlog = io.auditBacklog;
+    let backlogged = false;
+    const auditBacklogged = (): boolean => {
+      if (backlog === undefined) return false;
+      const now = backlog() > AUDIT_BACKLOG_LIMIT;
+      if (now !== backlogged) {
+        backlogged = now;
+        if (now) logger.warn('the audit log (stdout) is not keeping up; refusing operations with 503 until it drains');
+        else logger.info('the audit log caught up; accepting operations again');
+      }
+      return now;
+    };
     const routes = buildRouteTable(
       { clock, startedAt, version: VERSION, authMode: auth.mode, metrics, town, isReady: () => ready && store.healthy() },
       operations,
@@ -82,6 +102,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
       requestTimeoutMs: config.requestTimeoutMs,
       maxBodyBytes: config.maxBodyBytes,
       trustProxy: config.trustProxy,
+      auditBacklogged,
       basicPossible: auth.mode === 'api_key' && auth.keys.some((k) => k.named),
     });
     const server = await startHttpServer(pipeline, {
@@ -110,6 +131,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
           ready = false;
           clearInterval(purge);
           await server.close(graceMs);
+          audit.close();
           await store.close();
         })();
         return closing;

@@ -82,7 +82,7 @@ export async function runTownhall(argv: string[]): Promise<number> {
     const { config, warnings } = loadConfig({ flags: values, env: process.env, cwd: process.cwd() });
     const townhall = await startTownhall(
       config,
-      { audit: (line) => process.stdout.write(line), log: (line) => process.stderr.write(line) },
+      { audit: (line) => process.stdout.write(line), log: (line) => process.stderr.write(line), auditBacklog: () => process.stdout.writableLength },
       systemClock,
       warnings,
     );

@@ -31,6 +31,7 @@ export const HTTP_ERRORS = {
   'town.task_state': { status: 409, title: 'Conflict' },
   'town.not_in_backlog': { status: 409, title: 'Conflict' },
   'server.shutting_down': { status: 503, title: 'Service Unavailable' },
+  'server.overloaded': { status: 503, title: 'Service Unavailable' },
   'store.unavailable': { status: 503, title: 'Service Unavailable' },
   'server.internal': { status: 500, title: 'Internal Server Error' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -34,6 +34,8 @@ export interface PipelineDeps {
   maxBodyBytes: number;
   trustProxy: boolean;
   basicPossible: boolean;
+  /** True while the audit log cannot keep up: operations are refused rather than run unaudited. */
+  auditBacklogged: () => boolean;
 }
 
 export interface Pipeline {
@@ -182,6 +184,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if ((req.headersDistinct['host']?.length ?? 0) > 1) throw new HttpError('request.malformed', 'A request must carry exactly one Host header.');
       if (!path.startsWith('/') || url.length > MAX_URL_LENGTH) throw new HttpError('request.bad_path', 'The request target must be an absolute path of at most 8192 bytes.');
       const match = deps.router.match(method, path);
+      // The audit log is behind (stdout blocked): take no new work rather than drop lines or buffer without
+      // bound. Only the server's own routes (liveness, metrics), which write no audit line, still answer.
+      if (!(match.kind === 'found' && match.route.kind === 'raw') && deps.auditBacklogged()) {
+        throw new HttpError('server.overloaded', 'The server cannot write its audit log fast enough; retry shortly.', { retry_after_secs: 1 });
+      }
       if (match.kind === 'bad_path') throw new HttpError('request.bad_path', 'The request path has malformed percent-encoding or an over-long segment.');
       if (match.kind === 'not_found') throw new HttpError('route.not_found', 'No route matches this path.');
       if (match.kind === 'method_not_allowed') throw new HttpError('route.method_not_allowed', `Method ${method} is not allowed here.`, { allow: match.allow });
@@ -243,7 +250,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         if (unreadBody(req) || shuttingDown) headers['Connection'] = 'close';
         sendProblem(res, error, problemCtx);
       }
-      if (!state.invoked) deps.invoker.auditRefusal(state.principal, route?.kind === 'operation' ? route.op : null, err, invokeOptions, started, state.reason);
+      if (!state.invoked && error?.code !== 'server.overloaded') deps.invoker.auditRefusal(state.principal, route?.kind === 'operation' ? route.op : null, err, invokeOptions, started, state.reason);
     } finally {
       deadlines.untrack(deadline);
       longPolls.delete(cancellation);

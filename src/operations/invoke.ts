@@ -89,9 +89,10 @@ export function createInvoker(deps: InvokerDeps): Invoker {
     const status = options.statusOf(error, output);
     const ending = options.ending?.();
     const result: AuditResult = ending ?? (error === undefined && status >= 400 ? 'error' : resultOf(error));
-    // Every mutation is recorded, and every refusal; successful reads are not.
+    // Every mutation is recorded, and every refusal (a busy verifier too); successful reads are not.
     // A request that named no operation counts as a mutation by its method.
-    if (result !== 'denied' && !(op === null ? MUTATING_METHODS.has(options.method) : op.mutates)) return;
+    const busy = error instanceof OpError && error.code === 'auth.busy';
+    if (result !== 'denied' && !busy && !(op === null ? MUTATING_METHODS.has(options.method) : op.mutates)) return;
     const who = principal ?? ANONYMOUS;
     deps.audit.log({
       requestId: options.requestId,

@@ -43,6 +43,8 @@ export interface StartOptions {
   clock?: Clock;
   /** As the --verbose flag. */
   verbose?: boolean;
+  /** Bytes the audit sink has not written yet (stdout's writableLength in production). */
+  auditBacklog?: () => number;
 }
 
 export function sendRequest(port: number, method: string, path: string, opts: RequestOptions = {}): Promise<TestResponse> {
@@ -85,7 +87,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
   const { config, warnings } = loadConfig({ flags: { town: dir, ...(opts.verbose === true ? { verbose: true } : {}) }, env: { TOWNHALL_PORT: '0', ...opts.env }, cwd: dir });
   const audit: string[] = [];
   const logs: string[] = [];
-  const townhall = await startTownhall(config, { audit: (l) => audit.push(l.trimEnd()), log: (l) => logs.push(l.trimEnd()) }, opts.clock ?? systemClock, warnings);
+  const townhall = await startTownhall(config, { audit: (l) => audit.push(l.trimEnd()), log: (l) => logs.push(l.trimEnd()), ...(opts.auditBacklog === undefined ? {} : { auditBacklog: opts.auditBacklog }) }, opts.clock ?? systemClock, warnings);
   return {
     port: townhall.port,
     dir,
@@ -102,7 +104,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
 
 /** Parses a text-format audit line into its fields (values JSON-unescaped). */
 export function parseAuditLine(line: string): Record<string, string> {
-  const m = /^(\S+) (INFO|WARN) audit: (operation \w+) (.*)$/.exec(line);
+  const m = /^(\S+) (INFO|WARN) audit: (operation \w+(?: out)?|denials suppressed) (.*)$/.exec(line);
   if (!m) throw new Error(`not an audit line: ${line}`);
   const fields: Record<string, string> = { time: m[1]!, level: m[2]!, msg: m[3]! };
   const re = /(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g;
