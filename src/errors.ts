@@ -12,6 +12,10 @@ export const ERROR_TABLE = {
   'scope.denied': { status: 403, title: 'Forbidden' },
   'rate.limited': { status: 429, title: 'Too Many Requests' },
   'auth.busy': { status: 503, title: 'Service Unavailable' },
+  // OIDC: the identity provider's JWKS cannot be fetched (our outage, not a bad token).
+  'auth.unavailable': { status: 503, title: 'Service Unavailable' },
+  // POST /v1/admin/reload: the new configuration was refused; the old one keeps running.
+  'admin.reload_failed': { status: 409, title: 'Conflict' },
   'route.not_found': { status: 404, title: 'Not Found' },
   'route.method_not_allowed': { status: 405, title: 'Method Not Allowed' },
   'request.bad_path': { status: 400, title: 'Bad Request' },
@@ -52,6 +56,8 @@ export interface ProblemExtras {
   retry_after_secs?: number;
   /** Allowed methods, for 405. */
   allow?: readonly string[];
+  /** RFC 6750 `error` on a 401's Bearer challenge, when a credential was presented and failed. */
+  bearer_error?: 'invalid_token';
 }
 
 export class HttpError extends Error {

@@ -1,21 +1,26 @@
 // Builds every dependency from one Config and starts the server. The only
 // module that imports http/, auth/, store/ and town/ together.
-import { createApiKeyVerifier } from './auth/api-keys.js';
+import { createReloader, type ReloadOutcome } from './admin/reloader.js';
 import { createArgon2Gate } from './auth/argon2-gate.js';
-import { createAuthenticator } from './auth/authenticate.js';
+import { buildAuthenticator, createLiveAuthenticator, type AuthRuntime } from './auth/build-authenticator.js';
 import { createFailureLimiter } from './auth/failure-limiter.js';
+import type { FetchJson } from './auth/jwks-source.js';
+import { createKeyUsage, describeKeys } from './auth/key-usage.js';
 import { createAuditLogger } from './audit/audit-logger.js';
 import { createServerLogger, type ServerLogger } from './audit/server-logger.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/config.js';
+import type { LoadedConfig } from './config/load-config.js';
+import { adminRoutes } from './http/admin-routes.js';
 import { createIdempotency, purgeExpiredIdempotency } from './http/idempotency.js';
 import { createMetrics } from './http/metrics.js';
 import { createPipeline } from './http/pipeline.js';
 import { buildRouteTable } from './http/route-table.js';
 import { createRouter } from './http/router.js';
-import { startHttpServer } from './http/server.js';
+import { startHttpServer, type RunningServer } from './http/server.js';
 import { openJournalStore } from './store/journal-store.js';
 import { withTransactionHooks } from './store/transaction-hook.js';
+import { secureContextOptions, serverTlsOptions } from './tls/secure-options.js';
 import { createTown } from './town/town.js';
 import { VERSION } from './version.js';
 
@@ -26,17 +31,29 @@ export interface TownhallIo {
   log: (line: string) => void;
 }
 
+/** Optional start-up hooks. */
+export interface StartOptions {
+  /** Re-reads tinytown.toml and the environment, for SIGHUP and POST /v1/admin/reload. */
+  reloadConfig?: () => LoadedConfig;
+  /** How OIDC fetches discovery and JWKS documents (tests count fetches); default fetch(). */
+  fetchJson?: FetchJson;
+}
+
 export interface Townhall {
   readonly port: number;
   readonly address: string;
+  /** `http` or `https`. */
+  readonly scheme: 'http' | 'https';
   readonly logger: ServerLogger;
+  /** Re-read the configuration and apply it; a refused reload changes nothing. */
+  reload(trigger: string): Promise<ReloadOutcome>;
   /** Graceful stop: drain requests, flush the store, release the lock. */
   close(graceMs?: number): Promise<void>;
 }
 
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
-export async function startTownhall(config: Config, io: TownhallIo, clock: Clock, warnings: readonly string[] = []): Promise<Townhall> {
+export async function startTownhall(config: Config, io: TownhallIo, clock: Clock, warnings: readonly string[] = [], opts: StartOptions = {}): Promise<Townhall> {
   const startedAt = clock.now();
   const logger = createServerLogger(config.log.format, config.verbose, io.log, clock);
   for (const w of warnings) logger.warn(w);
@@ -49,22 +66,43 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
   });
   try {
     const { auth } = config;
-    const verifier =
-      auth.mode === 'api_key'
-        ? await createApiKeyVerifier({
-            keys: auth.keys,
-            clock,
-            cacheTtlMs: auth.verifyCacheTtlSecs * 1000,
-            gate: createArgon2Gate(auth.argon2MaxConcurrency, auth.argon2MaxQueue),
-            onArgon2: () => metrics.recordArgon2(),
-            onCacheHit: () => metrics.recordCacheHit(),
-          })
-        : null;
-    const authenticator = createAuthenticator(auth.mode, verifier, createFailureLimiter(auth.maxFailedAttemptsPerMinute, clock));
+    // What outlives a reload: the limiter's memory, the Argon2 gate, key usage times.
+    const usage = createKeyUsage(clock);
+    const authRuntime: AuthRuntime = {
+      clock,
+      limiter: createFailureLimiter(auth.maxFailedAttemptsPerMinute, clock),
+      gate: createArgon2Gate(auth.argon2MaxConcurrency, auth.argon2MaxQueue),
+      usage,
+      metrics,
+      log: logger,
+      ...(opts.fetchJson === undefined ? {} : { fetchJson: opts.fetchJson }),
+    };
+    const authenticator = createLiveAuthenticator(await buildAuthenticator(config, authRuntime));
+    let server: RunningServer | null = null;
+    // Whether a 401 offers Basic: some named key is accepted in this mode.
+    const offersBasic = (c: Config): boolean =>
+      (c.auth.mode === 'api_key' || c.auth.mode === 'mtls' || (c.auth.mode === 'oidc' && c.auth.acceptApiKeys)) && c.auth.keys.some((k) => k.named);
+    let basicPossible = offersBasic(config);
+    const reloader = createReloader({
+      initial: config,
+      load: opts.reloadConfig ?? null,
+      build: (next) => buildAuthenticator(next, authRuntime),
+      install(next, nextAuthenticator) {
+        if (next.tls !== null) server?.setSecureContext(secureContextOptions(next.tls));
+        authenticator.replace(nextAuthenticator);
+        basicPossible = offersBasic(next);
+      },
+      logger,
+    });
     // The town writes through the hook-aware view so idempotency records commit with what they describe.
     const town = createTown({ store: withTransactionHooks(store), clock, config: config.town });
     let ready = false;
-    const routes = buildRouteTable({ clock, startedAt, version: VERSION, authMode: auth.mode, metrics, isReady: () => ready && store.healthy() }, town);
+    const baseUrl = (): string | null => (server === null ? null : `${server.scheme}://${server.address.includes(':') ? `[${server.address}]` : server.address}:${server.port}`);
+    const routes = buildRouteTable(
+      { clock, startedAt, version: VERSION, authMode: auth.mode, metrics, isReady: () => ready && store.healthy(), baseUrl },
+      town,
+      adminRoutes({ reload: (trigger) => reloader.reload(trigger), keys: () => describeKeys(reloader.current().auth.keys, usage) }),
+    );
     const pipeline = createPipeline({
       router: createRouter(routes),
       authenticator,
@@ -75,28 +113,40 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
       requestTimeoutMs: config.requestTimeoutMs,
       maxBodyBytes: config.maxBodyBytes,
       trustProxy: config.trustProxy,
-      basicPossible: auth.mode === 'api_key' && auth.keys.some((k) => k.named),
+      // A getter: a reload may add or remove named keys.
+      get basicPossible() {
+        return basicPossible;
+      },
     });
-    const server = await startHttpServer(pipeline, { bind: config.bind, port: config.port, requestTimeoutMs: config.requestTimeoutMs });
+    const running = await startHttpServer(pipeline, {
+      bind: config.bind,
+      port: config.port,
+      requestTimeoutMs: config.requestTimeoutMs,
+      ...(config.tls === null ? {} : { tls: serverTlsOptions(config.tls, config.mtls) }),
+    });
+    server = running;
     ready = true;
     const purge = setInterval(() => {
       purgeExpiredIdempotency(store, clock).catch((err: unknown) => logger.error('purging idempotency records failed', err));
     }, PURGE_INTERVAL_MS);
     purge.unref();
+    const tlsNote = config.tls === null ? '' : `, TLS ${config.tls.minVersion}+${config.mtls === null ? '' : `, mTLS ${config.mtls.required ? 'required' : 'optional'}`}`;
     logger.info(
-      `listening on http://${server.address.includes(':') ? `[${server.address}]` : server.address}:${server.port} ` +
-        `(town "${config.town.name}", auth mode ${auth.mode}, ${auth.keys.length} key(s), store ${config.store.path}, durability ${config.store.durability})`,
+      `listening on ${baseUrl()} ` +
+        `(town "${config.town.name}", auth mode ${auth.mode}, ${auth.keys.length} key(s)${tlsNote}, store ${config.store.path}, durability ${config.store.durability})`,
     );
     let closing: Promise<void> | null = null;
     return {
-      port: server.port,
-      address: server.address,
+      port: running.port,
+      address: running.address,
+      scheme: running.scheme,
       logger,
+      reload: (trigger) => reloader.reload(trigger),
       close(graceMs) {
         closing ??= (async () => {
           ready = false;
           clearInterval(purge);
-          await server.close(graceMs);
+          await running.close(graceMs);
           await store.close();
         })();
         return closing;

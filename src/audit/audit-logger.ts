@@ -17,6 +17,10 @@ export interface AuditEvent {
   status: number;
   durationMs: number;
   remoteAddr: string;
+  /** How the request authenticated (or tried to): api_key, oidc, mtls, none. */
+  auth?: string;
+  /** Subject CN of the client certificate the TLS handshake verified, if any. */
+  clientCert?: string;
   /** Why authentication or authorization failed (never a secret). */
   reason?: string;
 }
@@ -60,6 +64,8 @@ export function formatAuditLine(event: AuditEvent, format: LogFormat, time: stri
       result,
       duration_ms: durationMs,
       remote_addr: event.remoteAddr,
+      ...(event.auth === undefined ? {} : { auth: event.auth }),
+      ...(event.clientCert === undefined ? {} : { client_cert: event.clientCert }),
       ...(event.reason === undefined ? {} : { reason: event.reason }),
     });
   }
@@ -67,6 +73,8 @@ export function formatAuditLine(event: AuditEvent, format: LogFormat, time: stri
     `${time} ${level} audit: ${MESSAGES[result]} request_id=${q(event.requestId)} principal=${q(event.principal)} ` +
     `scopes=${q(event.scopes.join(','))} method=${q(event.method)} path=${q(event.path)} status=${event.status} ` +
     `result=${q(result)} duration_ms=${durationMs} remote_addr=${q(event.remoteAddr)}` +
+    (event.auth === undefined ? '' : ` auth=${q(event.auth)}`) +
+    (event.clientCert === undefined ? '' : ` client_cert=${q(event.clientCert)}`) +
     (event.reason === undefined ? '' : ` reason=${q(event.reason)}`)
   );
 }

@@ -21,11 +21,16 @@ export interface CoreRouteDeps {
   /** The full route table, for /openapi.json (read lazily: it includes these routes). */
   allRoutes: () => readonly RouteDef[];
   isReady: () => boolean;
+  /** The server's own URL once listening (`https://...` with TLS), shown by /health. */
+  baseUrl?: () => string | null;
 }
 
 export function coreRoutes(deps: CoreRouteDeps): RouteDef[] {
   const uptime = (): number => Math.floor((deps.clock.now() - deps.startedAt) / 1000);
-  const health: RouteDef['handler'] = () => ({ status: 200, body: { status: 'ok', uptime_secs: uptime() } });
+  const health: RouteDef['handler'] = () => {
+    const url = deps.baseUrl?.() ?? null;
+    return { status: 200, body: { status: 'ok', uptime_secs: uptime(), ...(url === null ? {} : { url }) } };
+  };
   const ready: RouteDef['handler'] = () => {
     if (!deps.isReady()) throw new HttpError('server.shutting_down', 'The server is starting or shutting down.');
     return { status: 200, body: { status: 'ready' } };

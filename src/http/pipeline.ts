@@ -11,6 +11,8 @@ import type { ServerLogger } from '../audit/server-logger.js';
 import type { AuthResult, Authenticator } from '../auth/authenticate.js';
 import { ANONYMOUS_ID, type Principal } from '../auth/principal.js';
 import { hasScope, type Scope } from '../auth/scopes.js';
+import type { AuthMethod } from '../auth/verifier.js';
+import { verifiedPeer } from '../tls/peer-certificate.js';
 import { HttpError, invalidBody, invalidQuery } from '../errors.js';
 import { hasBody, readJsonBody } from './body.js';
 import type { Idempotency } from './idempotency.js';
@@ -103,6 +105,7 @@ class Context implements RequestContext {
 interface AuthState {
   principal: Principal | null;
   reason?: string;
+  method?: AuthMethod;
 }
 
 export function createPipeline(deps: PipelineDeps): Pipeline {
@@ -112,6 +115,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const deadlines = new RequestDeadlines(deps.requestTimeoutMs);
 
   function authorize(route: RouteDef & { access: Scope }, auth: AuthResult, state: AuthState): void {
+    state.method = auth.method;
     if (!auth.ok) {
       state.reason = auth.reason;
       deps.metrics.recordAuthFailure(auth.reason);
@@ -169,7 +173,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         });
       }
       if (route.access !== 'public') {
-        const auth = deps.authenticator.authenticate(req.headers, addr);
+        const auth = deps.authenticator.authenticate({ headers: req.headers, clientAddress: addr, peer: verifiedPeer(req.socket) });
         authorize(route as RouteDef & { access: Scope }, auth instanceof Promise ? await auth : auth, state);
       }
       const query = q === -1 ? EMPTY_QUERY : new URLSearchParams(url.slice(q + 1));
@@ -205,6 +209,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         deps.logger.debug(`${method} ${JSON.stringify(path)} ${status} ${(performance.now() - started).toFixed(1)}ms request_id=${requestId}`);
       }
       if (MUTATING.has(method) || status === 401 || status === 403 || status === 429) {
+        const peer = verifiedPeer(req.socket);
         deps.audit.log({
           requestId,
           principal: state.principal?.id ?? ANONYMOUS_ID,
@@ -214,6 +219,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           status,
           durationMs: performance.now() - started,
           remoteAddr: addr,
+          auth: state.method ?? 'none',
+          ...(peer === null ? {} : { clientCert: peer.subject }),
           ...(state.reason === undefined ? {} : { reason: state.reason }),
         });
       }

@@ -5,8 +5,8 @@ import type { RouteDef } from './route.js';
 import { townRoutes } from './town-routes.js';
 import type { Town } from '../town/town.js';
 
-export function buildRouteTable(core: Omit<CoreRouteDeps, 'allRoutes' | 'town'>, town: Town): RouteDef[] {
+export function buildRouteTable(core: Omit<CoreRouteDeps, 'allRoutes' | 'town'>, town: Town, extra: readonly RouteDef[] = []): RouteDef[] {
   const routes: RouteDef[] = [];
-  routes.push(...coreRoutes({ ...core, town, allRoutes: () => routes }), ...townRoutes(town));
+  routes.push(...coreRoutes({ ...core, town, allRoutes: () => routes }), ...townRoutes(town), ...extra);
   return routes;
 }

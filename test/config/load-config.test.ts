@@ -321,15 +321,14 @@ describe('auth mode selection', () => {
     refusal(`[[townhall.auth.keys]]\nid = "a"\nhash = "${TINYTOWN_HASH}"\n`, { env: { TOWNHALL_AUTH_MODE: 'none' } });
   });
 
-  test('mode oidc is refused with a message saying it is not available yet', () => {
+  test('mode oidc without an issuer is refused naming the key', () => {
     const msg = refusal('[townhall.auth]\nmode = "oidc"\n');
-    assert.match(msg, /oidc/);
-    assert.match(msg, /not available/);
+    assert.match(msg, /^\[townhall\.auth\] issuer: required in mode "oidc"/);
   });
 
   test('an unknown mode is refused listing the valid ones', () => {
     const msg = refusal('[townhall.auth]\nmode = "password"\n');
-    assert.match(msg, /none, api_key, oidc/);
+    assert.match(msg, /none, api_key, oidc, mtls/);
     assert.match(msg, /"password"/);
   });
 
@@ -623,7 +622,7 @@ describe('environment', () => {
 
   test('TOWNHALL_AUTH_MODE overrides the file mode', () => {
     assert.match(refusal('[townhall.auth]\nmode = "none"\n', { env: { TOWNHALL_AUTH_MODE: 'api_key' } }), /at least one enabled/);
-    assert.match(refusal('', { env: { TOWNHALL_AUTH_MODE: 'oidc' } }), /not available/);
+    assert.match(refusal('', { env: { TOWNHALL_AUTH_MODE: 'oidc' } }), /issuer: required/);
   });
 
   test('TOWNHALL_LOG_FORMAT overrides the file format; a bad value is refused', () => {
