@@ -208,7 +208,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if (deps.logger.debugEnabled) {
         deps.logger.debug(`${method} ${JSON.stringify(path)} ${status} ${(performance.now() - started).toFixed(1)}ms request_id=${requestId}`);
       }
-      if (MUTATING.has(method) || status === 401 || status === 403 || status === 429) {
+      if (MUTATING.has(method) || status === 401 || status === 403 || status === 429 || state.reason !== undefined) {
         const peer = verifiedPeer(req.socket);
         deps.audit.log({
           requestId,
