@@ -2,6 +2,7 @@
 // the verifier so it survives reloads (a reload builds a new verifier); keyed
 // by configured key ids only, so it is bounded by the configuration.
 import type { Clock } from '../clock.js';
+import { effectiveScopes, type Scope } from './scopes.js';
 
 export interface KeyUsage {
   touch(keyId: string): void;
@@ -31,7 +32,8 @@ export interface KeyInfo {
   last_used_at: string | null;
 }
 
-export function describeKeys(keys: ReadonlyArray<{ id: string; scopes: readonly string[]; expiresAt: number | null; disabled: boolean }>, usage: KeyUsage): KeyInfo[] {
+export function describeKeys(keys: ReadonlyArray<{ id: string; scopes: readonly Scope[]; expiresAt: number | null; disabled: boolean }>, usage: KeyUsage): KeyInfo[] {
   const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-  return keys.map((k) => ({ id: k.id, scopes: [...k.scopes], expires_at: iso(k.expiresAt), disabled: k.disabled, last_used_at: iso(usage.lastUsed(k.id)) }));
+  // Effective scopes: an empty configured list is shown as the admin it means.
+  return keys.map((k) => ({ id: k.id, scopes: [...effectiveScopes(k.scopes)], expires_at: iso(k.expiresAt), disabled: k.disabled, last_used_at: iso(usage.lastUsed(k.id)) }));
 }
