@@ -19,7 +19,7 @@ function operationId(route: RouteDef): string {
 export function routeErrorCodes(route: RouteDef): ErrorCode[] {
   const codes = new Set<ErrorCode>(['request.bad_path', 'request.timeout', 'server.internal']);
   if (route.access !== 'public') {
-    for (const c of ['auth.unauthorized', 'scope.denied', 'rate.limited', 'auth.busy'] as const) codes.add(c);
+    for (const c of ['auth.unauthorized', 'scope.denied', 'rate.limited', 'auth.busy', 'auth.unavailable'] as const) codes.add(c);
   }
   if (route.method !== 'GET') {
     for (const c of ['body.too_large', 'body.unsupported_media_type', 'body.malformed_json'] as const) codes.add(c);
