@@ -194,3 +194,20 @@ test('accept_api_keys: a JWT-shaped Bearer goes to OIDC, anything else to the AP
     await idp.close();
   }
 });
+
+test('clock_skew_seconds = 0: a token expired 5 s ago is refused (accepted with the default 60)', async () => {
+  const idp = await startTestIdp(AUDIENCE);
+  const key = await idp.newKey('k1');
+  idp.published.push(key);
+  const s = await startTestServer({ toml: oidcToml(idp, `jwks_url = "${idp.jwksUrl}"\nclock_skew_seconds = 0\n`) });
+  try {
+    const exp = Math.floor(Date.now() / 1000) - 5;
+    const r = await s.request('GET', '/v1/status', { headers: { authorization: `Bearer ${await idp.token(key, { exp })}`, 'x-request-id': 'skew0' } });
+    assert.equal(r.status, 401);
+    assert.equal(parseAuditLine(s.audit.find((l) => l.includes('skew0'))!)['reason'], 'token_expired');
+    assert.equal((await s.request('GET', '/v1/status', { headers: { authorization: `Bearer ${await idp.token(key)}` } })).status, 200);
+  } finally {
+    await s.close();
+    await idp.close();
+  }
+});
