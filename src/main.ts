@@ -11,15 +11,17 @@ import { createServerLogger, type ServerLogger } from './audit/server-logger.js'
 import type { Clock } from './clock.js';
 import type { Config } from './config/config.js';
 import type { LoadedConfig } from './config/load-config.js';
-import { adminRoutes } from './http/admin-routes.js';
-import { createIdempotency, purgeExpiredIdempotency } from './http/idempotency.js';
+import { ADMIN_BINDINGS, HTTP_BINDINGS } from './http/http-bindings.js';
 import { createMetrics } from './http/metrics.js';
 import { createPipeline } from './http/pipeline.js';
 import { buildRouteTable } from './http/route-table.js';
 import { createRouter } from './http/router.js';
 import { startHttpServer, type RunningServer } from './http/server.js';
+import { adminOperations } from './operations/admin-operations.js';
+import { createIdempotency, purgeExpiredIdempotency } from './operations/idempotency.js';
+import { createInvoker } from './operations/invoke.js';
+import { townOperations } from './operations/town-operations.js';
 import { openJournalStore } from './store/journal-store.js';
-import { withTransactionHooks } from './store/transaction-hook.js';
 import { secureContextOptions, serverTlsOptions } from './tls/secure-options.js';
 import { createTown } from './town/town.js';
 import { VERSION } from './version.js';
@@ -33,9 +35,9 @@ export interface TownhallIo {
 
 /** Optional start-up hooks. */
 export interface StartOptions {
-  /** Re-reads tinytown.toml and the environment, for SIGHUP and POST /v1/admin/reload. */
+  /** Re-reads tinytown.toml and the environment, for SIGHUP and admin.reload. */
   reloadConfig?: () => LoadedConfig;
-  /** How OIDC fetches discovery and JWKS documents (tests count fetches); default fetch(). */
+  /** How OIDC fetches discovery and JWKS documents; default fetch(). */
   fetchJson?: FetchJson;
 }
 
@@ -94,22 +96,26 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
       },
       logger,
     });
-    // The town writes through the hook-aware view so idempotency records commit with what they describe.
-    const town = createTown({ store: withTransactionHooks(store), clock, config: config.town });
+    const town = createTown({ store, clock, config: config.town });
     let ready = false;
+    const uptimeSecs = (): number => Math.floor((clock.now() - startedAt) / 1000);
+    const operations = [
+      ...townOperations(town, { version: VERSION, authMode: auth.mode, uptimeSecs }),
+      ...adminOperations({ reload: (trigger) => reloader.reload(trigger), keys: () => describeKeys(reloader.current().auth.keys, usage) }),
+    ];
     const baseUrl = (): string | null => (server === null ? null : `${server.scheme}://${server.address.includes(':') ? `[${server.address}]` : server.address}:${server.port}`);
+    const invoker = createInvoker({ audit: createAuditLogger(config.log.format, io.audit, clock), idempotency: createIdempotency(store, clock) });
     const routes = buildRouteTable(
-      { clock, startedAt, version: VERSION, authMode: auth.mode, metrics, isReady: () => ready && store.healthy(), baseUrl },
-      town,
-      adminRoutes({ reload: (trigger) => reloader.reload(trigger), keys: () => describeKeys(reloader.current().auth.keys, usage) }),
+      { clock, startedAt, version: VERSION, authMode: auth.mode, metrics, town, isReady: () => ready && store.healthy(), baseUrl },
+      operations,
+      [...HTTP_BINDINGS, ...ADMIN_BINDINGS],
     );
     const pipeline = createPipeline({
       router: createRouter(routes),
       authenticator,
-      audit: createAuditLogger(config.log.format, io.audit, clock),
+      invoker,
       logger,
       metrics,
-      idempotency: createIdempotency(store, clock),
       requestTimeoutMs: config.requestTimeoutMs,
       maxBodyBytes: config.maxBodyBytes,
       trustProxy: config.trustProxy,

@@ -17,12 +17,18 @@ export interface AuditEvent {
   status: number;
   durationMs: number;
   remoteAddr: string;
+  /** Why authentication or authorization failed (never a secret). */
+  reason?: string;
+  /** The operation's dotted name (`agent.spawn`), when the request named one. */
+  operation?: string;
+  /** How the request arrived. */
+  transport?: 'http' | 'mcp' | 'local';
+  /** Overrides the result derived from the status (an MCP tool error travels in a 200). */
+  result?: AuditResult;
   /** How the request authenticated (or tried to): api_key, oidc, mtls, none. */
   auth?: string;
   /** Subject CN of the client certificate the TLS handshake verified, if any. */
   clientCert?: string;
-  /** Why authentication or authorization failed (never a secret). */
-  reason?: string;
 }
 
 export type AuditResult = 'success' | 'denied' | 'error';
@@ -47,7 +53,7 @@ function q(value: string): string {
 }
 
 export function formatAuditLine(event: AuditEvent, format: LogFormat, time: string): string {
-  const result = auditResult(event.status);
+  const result = event.result ?? auditResult(event.status);
   const level = result === 'success' ? 'INFO' : 'WARN';
   const durationMs = Math.round(event.durationMs * 10) / 10;
   if (format === 'json') {
@@ -64,6 +70,8 @@ export function formatAuditLine(event: AuditEvent, format: LogFormat, time: stri
       result,
       duration_ms: durationMs,
       remote_addr: event.remoteAddr,
+      ...(event.operation === undefined ? {} : { operation: event.operation }),
+      ...(event.transport === undefined ? {} : { transport: event.transport }),
       ...(event.auth === undefined ? {} : { auth: event.auth }),
       ...(event.clientCert === undefined ? {} : { client_cert: event.clientCert }),
       ...(event.reason === undefined ? {} : { reason: event.reason }),
@@ -73,6 +81,8 @@ export function formatAuditLine(event: AuditEvent, format: LogFormat, time: stri
     `${time} ${level} audit: ${MESSAGES[result]} request_id=${q(event.requestId)} principal=${q(event.principal)} ` +
     `scopes=${q(event.scopes.join(','))} method=${q(event.method)} path=${q(event.path)} status=${event.status} ` +
     `result=${q(result)} duration_ms=${durationMs} remote_addr=${q(event.remoteAddr)}` +
+    (event.operation === undefined ? '' : ` operation=${q(event.operation)}`) +
+    (event.transport === undefined ? '' : ` transport=${q(event.transport)}`) +
     (event.auth === undefined ? '' : ` auth=${q(event.auth)}`) +
     (event.clientCert === undefined ? '' : ` client_cert=${q(event.clientCert)}`) +
     (event.reason === undefined ? '' : ` reason=${q(event.reason)}`)

@@ -9,7 +9,7 @@
 // without any verification, except for a credential some verifier already
 // proved (a key in the verified cache, a handshake-verified certificate), so
 // one client with a stale key cannot lock out its neighbours' good keys.
-import { HttpError, type ProblemExtras } from '../errors.js';
+import { OpError, type ErrorExtras } from '../errors.js';
 import { parseCredential } from './credentials.js';
 import { DENIAL_REASONS, type DenialReason } from './denial-reasons.js';
 import type { FailureLimiter } from './failure-limiter.js';
@@ -18,7 +18,7 @@ import type { AuthInput, AuthMethod, Verifier, VerifierAnswer, VerifierInput } f
 
 export type AuthResult =
   | { ok: true; principal: Principal; method: AuthMethod }
-  | { ok: false; error: HttpError; reason: DenialReason; method: AuthMethod };
+  | { ok: false; error: OpError; reason: DenialReason; method: AuthMethod };
 
 export interface Authenticator {
   /** Synchronous when the answer needs no slow work (mode none, a cached key, a refusal). */
@@ -44,25 +44,25 @@ export function createAuthenticator(opts: ChainOptions): Authenticator {
   const { verifiers, limiter } = opts;
   if (verifiers.length === 0) throw new Error('an authenticator needs at least one verifier');
 
-  function errorFor(reason: DenialReason, answer: VerifierAnswer | null, presented: boolean, retryAfter: number): HttpError {
+  function errorFor(reason: DenialReason, answer: VerifierAnswer | null, presented: boolean, retryAfter: number): OpError {
     const code = DENIAL_REASONS[reason].code;
     switch (code) {
       case 'auth.unauthorized': {
         // RFC 6750: a presented credential that failed is an invalid_token; a missing one carries no error.
-        const extras: ProblemExtras = presented ? { bearer_error: 'invalid_token' } : {};
-        return new HttpError(code, opts.unauthorizedDetail, extras);
+        const extras: ErrorExtras = presented ? { bearer_error: 'invalid_token' } : {};
+        return new OpError(code, opts.unauthorizedDetail, extras);
       }
       case 'scope.denied': {
         const scope = answer?.kind === 'denied' ? (answer.requiredScope ?? '') : '';
-        return new HttpError(code, `This operation requires the "${scope}" scope.`, { required_scope: scope });
+        return new OpError(code, `This operation requires the "${scope}" scope.`, { required_scope: scope });
       }
       case 'rate.limited':
-        return new HttpError(code, 'Too many failed authentication attempts; try again later.', { retry_after_secs: retryAfter });
+        return new OpError(code, 'Too many failed authentication attempts; try again later.', { retry_after_secs: retryAfter });
       case 'auth.busy':
-        return new HttpError(code, 'The server is busy verifying credentials; retry shortly.', { retry_after_secs: 1 });
+        return new OpError(code, 'The server is busy verifying credentials; retry shortly.', { retry_after_secs: 1 });
       case 'auth.unavailable': {
         const secs = answer?.kind === 'denied' ? (answer.retryAfterSecs ?? 5) : 5;
-        return new HttpError(code, "The identity provider's signing keys cannot be fetched; retry shortly.", { retry_after_secs: secs });
+        return new OpError(code, "The identity provider's signing keys cannot be fetched; retry shortly.", { retry_after_secs: secs });
       }
     }
   }

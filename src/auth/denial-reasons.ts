@@ -7,6 +7,7 @@
 // All 401 reasons give the client the same body; only the audit log and the
 // metrics say which one it was.
 import type { ErrorCode } from '../errors.js';
+// Transport-neutral codes (errors.ts): HTTP maps them to statuses in http/http-errors.ts.
 
 export const DENIAL_REASONS = {
   // No credential at all: the client may not know auth is needed; not counted.

@@ -2,7 +2,7 @@
 // the limit before reading a byte, and stops reading as soon as a streamed body
 // passes the limit. Called only after authentication and authorization.
 import type { IncomingMessage } from 'node:http';
-import { HttpError } from '../errors.js';
+import { HttpError } from './http-errors.js';
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
