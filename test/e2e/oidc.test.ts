@@ -211,3 +211,24 @@ test('clock_skew_seconds = 0: a token expired 5 s ago is refused (accepted with 
     await idp.close();
   }
 });
+
+test('OIDC refusals count for the failure limiter like API-key ones (same reasons in audit and metrics)', async () => {
+  const idp = await startTestIdp(AUDIENCE);
+  const key = await idp.newKey('k1');
+  idp.published.push(key);
+  const s = await startTestServer({ toml: oidcToml(idp, `jwks_url = "${idp.jwksUrl}"\n`).replace('max_failed_attempts_per_minute = 1000', 'max_failed_attempts_per_minute = 2') });
+  try {
+    const bad = await idp.token(key, { aud: 'someone-else' });
+    for (let i = 0; i < 2; i++) assert.equal((await s.request('GET', '/v1/status', { headers: { authorization: `Bearer ${bad}` } })).status, 401);
+    const good = await idp.token(key, { scope: 'town.read' });
+    const r = await s.request('GET', '/v1/status', { headers: { authorization: `Bearer ${good}`, 'x-request-id': 'oidc-429' } });
+    assert.equal(r.status, 429, 'tokens are not cached: a blocked address gets 429 for them too');
+    assert.equal(parseAuditLine(s.audit.find((l) => l.includes('oidc-429'))!)['reason'], 'rate_limited');
+    const text = (await s.request('GET', '/metrics')).text;
+    assert.equal(metric(text, 'townhall_auth_failures_total{reason="token_wrong_audience"}'), 2);
+    assert.equal(metric(text, 'townhall_auth_failures_total{reason="rate_limited"}'), 1);
+  } finally {
+    await s.close();
+    await idp.close();
+  }
+});

@@ -217,3 +217,18 @@ test('reload swaps the certificate: new connections see the new one, an open kee
     await s.close();
   }
 });
+
+test('mode mtls: a listed certificate keeps working while its address is blocked; unproven credentials get 429', async () => {
+  const s = await startTestServer({
+    toml:
+      '[townhall.auth]\nmode = "mtls"\nmax_failed_attempts_per_minute = 1\n' + tlsOn() +
+      `[townhall.mtls]\nrequired = true\nca_path = "${ca.certPath}"\n[[townhall.mtls.clients]]\nsubject = "deployer"\nscopes = ["town.read"]\n`,
+  });
+  try {
+    assert.equal((await httpsRequest(s.port, '/v1/status', { ca: ca.cert, cert: mallory.cert, key: mallory.key })).status, 401);
+    assert.equal((await httpsRequest(s.port, '/v1/status', { ca: ca.cert, cert: mallory.cert, key: mallory.key })).status, 429);
+    assert.equal((await httpsRequest(s.port, '/v1/status', { ca: ca.cert, cert: deployer.cert, key: deployer.key })).status, 200);
+  } finally {
+    await s.close();
+  }
+});
