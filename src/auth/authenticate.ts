@@ -9,6 +9,9 @@
 // without any verification, except for a credential some verifier already
 // proved (a key in the verified cache, a handshake-verified certificate), so
 // one client with a stale key cannot lock out its neighbours' good keys.
+// An attempt that needs slow work (Argon2, a token check) counts as a failure
+// when it starts and is taken back if it does not fail, so a burst of
+// concurrent guesses cannot all be verified before the first one is counted.
 import { OpError, type ErrorExtras } from '../errors.js';
 import { parseCredential } from './credentials.js';
 import { DENIAL_REASONS, type DenialReason } from './denial-reasons.js';
@@ -67,17 +70,18 @@ export function createAuthenticator(opts: ChainOptions): Authenticator {
     }
   }
 
-  function deny(input: VerifierInput, reason: DenialReason, method: AuthMethod, answer: VerifierAnswer | null = null, retryAfter = 0): AuthResult {
-    if (DENIAL_REASONS[reason].counts) limiter.recordFailure(input.clientAddress);
+  function deny(input: VerifierInput, reason: DenialReason, method: AuthMethod, answer: VerifierAnswer | null = null, retryAfter = 0, counted = false): AuthResult {
+    if (DENIAL_REASONS[reason].counts && !counted) limiter.recordFailure(input.clientAddress);
     const presented = input.credential.kind !== 'none' || input.peer !== null;
     return { ok: false, reason, method, error: errorFor(reason, answer, presented, retryAfter) };
   }
 
-  /** The result for a verifier's answer, or null to go on down the chain. */
-  function conclude(input: VerifierInput, verifier: Verifier, answer: VerifierAnswer): AuthResult | null {
+  /** The result for a verifier's answer, or null to go on down the chain. `counted`: a failure was recorded when the attempt started. */
+  function conclude(input: VerifierInput, verifier: Verifier, answer: VerifierAnswer, counted = false): AuthResult | null {
+    if (counted && !(answer.kind === 'denied' && DENIAL_REASONS[answer.reason].counts)) limiter.withdraw(input.clientAddress);
     if (answer.kind === 'not_mine') return null;
     if (answer.kind === 'principal') return { ok: true, principal: answer.principal, method: verifier.method };
-    return deny(input, answer.reason, verifier.method, answer);
+    return deny(input, answer.reason, verifier.method, answer, 0, counted);
   }
 
   function unclaimed(input: VerifierInput): AuthResult {
@@ -89,7 +93,14 @@ export function createAuthenticator(opts: ChainOptions): Authenticator {
       const verifier = verifiers[i]!;
       const answer = verifier.verify(input);
       if (answer instanceof Promise) {
-        return answer.then((a) => conclude(input, verifier, a) ?? runFrom(input, i + 1));
+        limiter.recordFailure(input.clientAddress);
+        return answer.then(
+          (a) => conclude(input, verifier, a, true) ?? runFrom(input, i + 1),
+          (err: unknown) => {
+            limiter.withdraw(input.clientAddress);
+            throw err;
+          },
+        );
       }
       const result = conclude(input, verifier, answer);
       if (result !== null) return result;

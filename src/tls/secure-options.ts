@@ -23,5 +23,8 @@ export function serverTlsOptions(tls: TlsConfig, mtls: MtlsConfig | null): TlsOp
     ...secureContextOptions(tls),
     requestCert: mtls !== null,
     rejectUnauthorized: mtls?.required ?? false,
+    // Node's default is 120 s: a client that opens a socket and never finishes
+    // the handshake would hold it that long.
+    handshakeTimeout: 10_000,
   };
 }
