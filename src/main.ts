@@ -13,6 +13,7 @@ import type { Config } from './config/config.js';
 import type { LoadedConfig } from './config/load-config.js';
 import { ADMIN_BINDINGS, HTTP_BINDINGS } from './http/http-bindings.js';
 import { createMetrics } from './http/metrics.js';
+import { createProxyTrust } from './http/client-address.js';
 import { createPipeline } from './http/pipeline.js';
 import { buildRouteTable } from './http/route-table.js';
 import { createRouter } from './http/router.js';
@@ -118,7 +119,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
       metrics,
       requestTimeoutMs: config.requestTimeoutMs,
       maxBodyBytes: config.maxBodyBytes,
-      trustProxy: config.trustProxy,
+      proxies: createProxyTrust(config.trustProxy),
       // A getter: a reload may add or remove named keys.
       get basicPossible() {
         return basicPossible;

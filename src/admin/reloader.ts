@@ -35,7 +35,7 @@ const RESTART_ONLY: ReadonlyArray<readonly [string, (c: Config) => unknown]> = [
   ['[townhall] port', (c) => c.port],
   ['[townhall] request_timeout_ms', (c) => c.requestTimeoutMs],
   ['[townhall] max_body_bytes', (c) => c.maxBodyBytes],
-  ['[townhall] trust_proxy', (c) => c.trustProxy],
+  ['[townhall] trust_proxy', (c) => c.trustProxy.join(',')],
   ['[townhall.auth] mode', (c) => c.auth.mode],
   ['[townhall.auth] max_failed_attempts_per_minute', (c) => c.auth.maxFailedAttemptsPerMinute],
   ['[townhall.auth] argon2_max_concurrency', (c) => c.auth.argon2MaxConcurrency],

@@ -91,7 +91,8 @@ export interface Config {
   port: number;
   requestTimeoutMs: number;
   maxBodyBytes: number;
-  trustProxy: boolean;
+  /** Proxies whose X-Forwarded-For is believed: addresses and CIDRs; [] = none. */
+  trustProxy: readonly string[];
   verbose: boolean;
   /** Null: plain HTTP. */
   tls: TlsConfig | null;

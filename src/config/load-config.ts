@@ -7,6 +7,7 @@ import { checkKeys, readKeyList, type RawKey } from './api-key-config.js';
 import { ConfigError, DEFAULTS, isLoopback, type AuthMode, type Config, type Durability, type LogFormat } from './config.js';
 import { expiryWarnings } from './expiry-warnings.js';
 import { readOidcConfig } from './oidc-config.js';
+import { LOOPBACK_PROXIES, parseProxyEntry } from './proxy-list.js';
 import { readTlsSettings } from './tls-config.js';
 import { checkKnownKeys, isTable, read, readTomlFile, type TomlTable } from './toml-file.js';
 
@@ -46,6 +47,19 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
 function parsePort(value: string, what: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new ConfigError(`${what} must be a port number from 0 to 65535`);
   return Number(value);
+}
+
+/** `[townhall] trust_proxy`: false, true (loopback proxies only), or a list of addresses and CIDRs. */
+function readTrustProxy(th: TomlTable): readonly string[] {
+  const v = th['trust_proxy'];
+  if (v === undefined || v === false) return [];
+  if (v === true) return LOOPBACK_PROXIES;
+  if (!Array.isArray(v) || !v.every((e) => typeof e === 'string')) {
+    throw new ConfigError('[townhall] trust_proxy must be true or false, or a list of proxy addresses and CIDRs, e.g. ["10.0.0.0/8"]');
+  }
+  const bad = (v as string[]).find((e) => parseProxyEntry(e) === null);
+  if (bad !== undefined) throw new ConfigError(`[townhall] trust_proxy: "${bad}" is not an IP address or CIDR (e.g. "10.0.0.5", "10.0.0.0/8", "fd00::/8")`);
+  return v as string[];
 }
 
 function locateConfigFile(sources: ConfigSources): string | null {
@@ -147,7 +161,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
     port,
     requestTimeoutMs: read.integer(th, 'request_timeout_ms', '[townhall]', 100, 3_600_000) ?? DEFAULTS.requestTimeoutMs,
     maxBodyBytes: read.integer(th, 'max_body_bytes', '[townhall]', 64, 1024 ** 3) ?? DEFAULTS.maxBodyBytes,
-    trustProxy: read.boolean(th, 'trust_proxy', '[townhall]') ?? false,
+    trustProxy: readTrustProxy(th),
     verbose: flags.verbose ?? false,
     tls,
     mtls,

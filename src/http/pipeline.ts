@@ -15,6 +15,7 @@ import { verifiedPeer } from '../tls/peer-certificate.js';
 import type { FieldError } from '../errors.js';
 import type { InvokeOptions, Invoker } from '../operations/invoke.js';
 import { hasBody, readJsonBody } from './body.js';
+import { clientAddress, type ProxyTrust } from './client-address.js';
 import { HttpError, invalidBody, invalidQuery, toHttpError } from './http-errors.js';
 import type { Metrics } from './metrics.js';
 import { RequestCancellation } from './request-cancellation.js';
@@ -33,7 +34,8 @@ export interface PipelineDeps {
   metrics: Metrics;
   requestTimeoutMs: number;
   maxBodyBytes: number;
-  trustProxy: boolean;
+  /** Whose X-Forwarded-For to believe (client-address.ts). */
+  proxies: ProxyTrust;
   basicPossible: boolean;
 }
 
@@ -61,21 +63,6 @@ const EMPTY_QUERY = new URLSearchParams();
 const MAX_URL_LENGTH = 8192;
 /** Who calls a public operation: nobody authenticated, no scopes. */
 const PUBLIC_PRINCIPAL: Principal = Object.freeze({ id: ANONYMOUS_ID, scopes: Object.freeze([]) });
-
-function normalizeAddress(address: string | undefined): string {
-  if (address === undefined) return 'unknown';
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
-}
-
-/** The client's address; X-Forwarded-For (right-most entry, set by our proxy) only when trusted. */
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  const forwarded = req.headers['x-forwarded-for'];
-  if (trustProxy && typeof forwarded === 'string') {
-    const last = forwarded.split(',').map((s) => s.trim()).filter((s) => s !== '').pop();
-    if (last !== undefined && last.length <= 64 && /^[0-9A-Fa-f:.]+$/.test(last)) return normalizeAddress(last);
-  }
-  return normalizeAddress(req.socket.remoteAddress);
-}
 
 /** Body fields, checked against where the binding says each input field travels. */
 function bodyInput(route: BoundRoute | null, body: unknown, input: Record<string, unknown>): void {
@@ -124,7 +111,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const addr = clientAddress(req, deps.trustProxy);
+    const addr = clientAddress(req, deps.proxies);
     const state: AuthState = { principal: null, invoked: false };
     let route: RouteDef | null = null;
     const cancellation = new RequestCancellation(res);

@@ -73,7 +73,7 @@ describe('defaults', () => {
     assert.equal(config.port, 8787);
     assert.equal(config.requestTimeoutMs, 30000);
     assert.equal(config.maxBodyBytes, 1048576);
-    assert.equal(config.trustProxy, false);
+    assert.deepEqual(config.trustProxy, []);
     assert.equal(config.verbose, false);
     assert.equal(config.auth.mode, 'none');
     assert.deepEqual(config.auth.keys, []);
@@ -640,7 +640,7 @@ describe('tuning keys', () => {
         '[townhall]\ntrust_proxy = true\nheartbeat_timeout_secs = 45\n' +
         `[townhall.auth]\napi_key_hash = "${TINYTOWN_HASH}"\nverify_cache_ttl_secs = 7\nmax_failed_attempts_per_minute = 5\nargon2_max_concurrency = 3\nargon2_max_queue = 9\n`,
     );
-    assert.equal(config.trustProxy, true);
+    assert.deepEqual(config.trustProxy, ['127.0.0.0/8', '::1/128'], 'true: loopback proxies only');
     assert.equal(config.town.heartbeatTimeoutSecs, 45);
     assert.equal(config.town.defaultCli, 'codex');
     assert.equal(config.town.maxAgents, 3);
@@ -659,7 +659,9 @@ describe('tuning keys', () => {
   test('out-of-range or mistyped tuning values are refused naming the key', () => {
     assert.match(refusal(`[townhall.auth]\napi_key_hash = "${TINYTOWN_HASH}"\nmax_failed_attempts_per_minute = 0\n`), /max_failed_attempts_per_minute/);
     assert.match(refusal(`[townhall.auth]\napi_key_hash = "${TINYTOWN_HASH}"\nargon2_max_concurrency = 0\n`), /argon2_max_concurrency/);
-    assert.match(refusal('[townhall]\ntrust_proxy = "yes"\n'), /trust_proxy must be true or false/);
+    assert.match(refusal('[townhall]\ntrust_proxy = "yes"\n'), /trust_proxy must be true or false, or a list/);
+    assert.match(refusal('[townhall]\ntrust_proxy = ["10.0.0.0/33"]\n'), /trust_proxy: "10\.0\.0\.0\/33" is not an IP address or CIDR/);
+    assert.deepEqual(load('[townhall]\ntrust_proxy = ["10.0.0.5", "fd00::/8"]\n').config.trustProxy, ['10.0.0.5', 'fd00::/8']);
     assert.match(refusal('[townhall]\nrequest_timeout_ms = 1.5\n'), /request_timeout_ms must be an integer/);
     assert.match(refusal('[townhall.store]\ndurability = "sometimes"\n'), /durability must be one of always, none/);
   });
