@@ -129,6 +129,8 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
       bind: config.bind,
       port: config.port,
       requestTimeoutMs: config.requestTimeoutMs,
+      headersTimeoutMs: config.headersTimeoutMs,
+      maxConnections: config.maxConnections,
       ...(config.tls === null ? {} : { tls: serverTlsOptions(config.tls, config.mtls) }),
     });
     server = running;

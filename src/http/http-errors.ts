@@ -16,6 +16,8 @@ export const HTTP_ERRORS = {
   'route.not_found': { status: 404, title: 'Not Found' },
   'route.method_not_allowed': { status: 405, title: 'Method Not Allowed' },
   'request.bad_path': { status: 400, title: 'Bad Request' },
+  'request.malformed': { status: 400, title: 'Bad Request' },
+  'request.version': { status: 505, title: 'HTTP Version Not Supported' },
   'request.timeout': { status: 408, title: 'Request Timeout' },
   'body.too_large': { status: 413, title: 'Payload Too Large' },
   'body.unsupported_media_type': { status: 415, title: 'Unsupported Media Type' },

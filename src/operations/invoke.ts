@@ -30,8 +30,10 @@ export interface InvokeOptions {
    * written (a transport may already have answered, e.g. with a timeout).
    */
   statusOf(error: unknown, output?: unknown): number;
-  /** Extra fields for the audit line, from the transport: how it authenticated, the client certificate. */
-  auditExtras?: Readonly<Pick<AuditEvent, 'auth' | 'clientCert'>>;
+  /** Set when the transport already ended the exchange: nothing may run, and the audit says how it ended. */
+  ending?: () => 'timeout' | 'aborted' | undefined;
+  /** Extra fields for the audit line, from the transport: its client's request id, how it authenticated, the client certificate. */
+  auditExtras?: Readonly<Pick<AuditEvent, 'clientRequestId' | 'auth' | 'clientCert'>>;
 }
 
 export interface Invocation {
@@ -85,7 +87,8 @@ export function createInvoker(deps: InvokerDeps): Invoker {
 
   function audit(principal: Principal | null, op: AnyOperation | null, error: unknown, output: unknown, options: InvokeOptions, started: number, reason?: string): void {
     const status = options.statusOf(error, output);
-    const result = error === undefined && status >= 400 ? 'error' : resultOf(error);
+    const ending = options.ending?.();
+    const result: AuditResult = ending ?? (error === undefined && status >= 400 ? 'error' : resultOf(error));
     // Every mutation is recorded, and every refusal (an authentication failure
     // answered 503 too: its reason says why); successful reads are not.
     // A request that named no operation counts as a mutation by its method.
@@ -117,6 +120,7 @@ export function createInvoker(deps: InvokerDeps): Invoker {
       const problems = validate(op.input, rawInput ?? {});
       if (problems.length > 0) throw invalidInput(problems);
       const input = withoutNulls(rawInput);
+      if (options.ending?.() !== undefined) throw new OpError('request.timeout', 'The request ended before the operation ran.');
       const key = op.idempotent === true ? options.idempotencyKey : undefined;
       if (key === undefined) {
         const ctx = new Context(principal, options.requestId, options.transport, undefined, options.signal);
