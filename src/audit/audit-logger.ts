@@ -29,6 +29,10 @@ export interface AuditEvent {
   suppressed?: number;
   /** Overrides the result derived from the status (an MCP tool error travels in a 200). */
   result?: AuditResult;
+  /** How the request authenticated (or tried to): api_key, oidc, mtls, none. */
+  auth?: string;
+  /** Subject CN of the client certificate the TLS handshake verified, if any. */
+  clientCert?: string;
 }
 
 export type AuditResult = 'success' | 'denied' | 'error' | 'timeout' | 'aborted';
@@ -78,6 +82,8 @@ export function formatAuditLine(event: AuditEvent, format: LogFormat, time: stri
       ...(event.clientRequestId === undefined ? {} : { client_request_id: event.clientRequestId }),
       ...(event.operation === undefined ? {} : { operation: event.operation }),
       ...(event.transport === undefined ? {} : { transport: event.transport }),
+      ...(event.auth === undefined ? {} : { auth: event.auth }),
+      ...(event.clientCert === undefined ? {} : { client_cert: event.clientCert }),
       ...(event.reason === undefined ? {} : { reason: event.reason }),
       ...(event.suppressed === undefined ? {} : { suppressed: event.suppressed }),
     });
@@ -89,6 +95,8 @@ export function formatAuditLine(event: AuditEvent, format: LogFormat, time: stri
     (event.clientRequestId === undefined ? '' : ` client_request_id=${q(event.clientRequestId)}`) +
     (event.operation === undefined ? '' : ` operation=${q(event.operation)}`) +
     (event.transport === undefined ? '' : ` transport=${q(event.transport)}`) +
+    (event.auth === undefined ? '' : ` auth=${q(event.auth)}`) +
+    (event.clientCert === undefined ? '' : ` client_cert=${q(event.clientCert)}`) +
     (event.reason === undefined ? '' : ` reason=${q(event.reason)}`) +
     (event.suppressed === undefined ? '' : ` suppressed=${event.suppressed}`)
   );
