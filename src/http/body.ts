@@ -13,8 +13,12 @@ export function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined;
 }
 
-/** `untypedIsJson`: a body without Content-Type is read as JSON (FastAPI does; Buttercup's clients rely on it). */
-export async function readJsonBody(req: IncomingMessage, maxBytes: number, untypedIsJson = false): Promise<unknown> {
+/**
+ * `beforeReading` runs once the declared size and type are accepted, just
+ * before the first byte is read: the place to answer `Expect: 100-continue`.
+ * `untypedIsJson`: a body without Content-Type is read as JSON (FastAPI does; Buttercup's clients rely on it).
+ */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number, beforeReading?: () => void, untypedIsJson = false): Promise<unknown> {
   if (!hasBody(req)) return undefined;
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > maxBytes) throw new HttpError('body.too_large', `The request body must be at most ${maxBytes} bytes.`);
@@ -22,6 +26,7 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number, untyp
   if (type === undefined ? !untypedIsJson : !JSON_TYPE.test(type)) {
     throw new HttpError('body.unsupported_media_type', 'The request body must be JSON (Content-Type: application/json).');
   }
+  beforeReading?.();
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of req) {

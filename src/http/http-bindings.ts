@@ -91,3 +91,9 @@ export const HTTP_BINDINGS: readonly HttpBinding[] = [
   ...buttercup('crs.get_status', 'GET', '/status/'),
   ...buttercup('crs.reset_status', 'DELETE', '/status/'),
 ];
+
+/** Operator routes (admin.* operations; joined by main.ts with adminOperations). */
+export const ADMIN_BINDINGS: readonly HttpBinding[] = [
+  { operation: 'admin.reload', method: 'POST', path: '/v1/admin/reload' },
+  { operation: 'admin.list_keys', method: 'GET', path: '/v1/admin/keys' },
+];
