@@ -8,10 +8,13 @@ const zero = (keys: string[]): Record<string, number> => Object.fromEntries(keys
 const server = createServer((_req, res) => {
   const body = JSON.stringify({
     name: 'bench',
+    root: process.cwd(),
+    redis_url: null,
+    agent_count: 0,
+    agents: [],
     version: '0.1.0',
     uptime_secs: Math.floor((Date.now() - started) / 1000),
     auth_mode: 'api_key',
-    agents: 0,
     agents_by_state: zero(['starting', 'idle', 'working', 'paused', 'draining', 'stopped', 'error', 'cold']),
     tasks_by_state: zero(['pending', 'assigned', 'running', 'completed', 'failed', 'cancelled']),
     backlog: 0,
