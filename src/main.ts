@@ -16,6 +16,9 @@ import { createRouter } from './http/router.js';
 import { startHttpServer } from './http/server.js';
 import { createIdempotency, purgeExpiredIdempotency } from './operations/idempotency.js';
 import { createInvoker } from './operations/invoke.js';
+import { createMcpDispatcher } from './mcp/mcp-dispatcher.js';
+import { createMcpHttp, mcpEndpoints } from './mcp/mcp-http.js';
+import { createSessionTable } from './mcp/sessions.js';
 import { townOperations } from './operations/town-operations.js';
 import { openJournalStore } from './store/journal-store.js';
 import { createTown } from './town/town.js';
@@ -37,8 +40,18 @@ export interface Townhall {
 }
 
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+const MCP_MAX_SESSIONS = 1024;
+const MCP_SESSION_IDLE_MS = 30 * 60 * 1000;
+const MCP_MAX_BATCH = 32;
+const WILDCARD_BINDS: ReadonlySet<string> = new Set(['0.0.0.0', '::', '[::]']);
 
-export async function startTownhall(config: Config, io: TownhallIo, clock: Clock, warnings: readonly string[] = []): Promise<Townhall> {
+/** MCP settings that other parts of the config will supply. */
+export interface McpOptions {
+  /** The OIDC issuer to name in /.well-known/oauth-protected-resource (none yet). */
+  issuer?: string | undefined;
+}
+
+export async function startTownhall(config: Config, io: TownhallIo, clock: Clock, warnings: readonly string[] = [], mcpOptions: McpOptions = {}): Promise<Townhall> {
   const startedAt = clock.now();
   const logger = createServerLogger(config.log.format, config.verbose, io.log, clock);
   for (const w of warnings) logger.warn(w);
@@ -73,6 +86,20 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
       operations,
       HTTP_BINDINGS,
     );
+    const mcp = createMcpHttp({
+      authenticator,
+      invoker,
+      dispatcher: createMcpDispatcher({ operations, version: VERSION, logger }),
+      sessions: createSessionTable({ clock, maxSessions: MCP_MAX_SESSIONS, idleTimeoutMs: MCP_SESSION_IDLE_MS }),
+      logger,
+      maxBodyBytes: config.maxBodyBytes,
+      maxBatch: MCP_MAX_BATCH,
+      origins: { ownHosts: WILDCARD_BINDS.has(config.bind) ? [] : [config.bind.replace(/^\[(.*)\]$/, '[$1]')] },
+      basicPossible: auth.mode === 'api_key' && auth.keys.some((k) => k.named),
+      issuer: mcpOptions.issuer,
+      onAuthFailure: (reason) => metrics.recordAuthFailure(reason),
+    });
+    routes.push(...mcpEndpoints(mcp).map((e) => ({ kind: 'handoff' as const, access: 'public' as const, ...e })));
     const pipeline = createPipeline({
       router: createRouter(routes),
       authenticator,
