@@ -6,9 +6,11 @@ import { systemClock } from '../clock.js';
 import { ConfigError } from '../config/config.js';
 import { loadConfig, type ConfigFlags } from '../config/load-config.js';
 import { startTownhall } from '../main.js';
+import { runMcpCommand } from './mcp-command.js';
 import { VERSION } from '../version.js';
 
 export const USAGE = `Usage: townhall [options]
+       townhall mcp-stdio [--url URL] | mcp-http [-b IP] [-p PORT]   (see townhall mcp-stdio --help)
 
 Serves the Townhall REST API for a Tinytown town.
 
@@ -27,6 +29,7 @@ TOWNHALL_API_TOKEN_HASH, TOWNHALL_API_KEY_SCOPES, TOWNHALL_LOG_FORMAT.
 `;
 
 export async function runTownhall(argv: string[]): Promise<number> {
+  if (argv[0] === 'mcp-stdio' || argv[0] === 'mcp-http') return runMcpCommand(argv[0], argv.slice(1), runTownhall);
   let values: ConfigFlags & { help?: boolean; version?: boolean };
   try {
     ({ values } = parseArgs({

@@ -39,8 +39,4 @@ export function mcpAudit(audit: readonly string[], operation: string): Array<Rec
   return audit.filter((l) => l.includes(`operation="${operation}"`)).map(parseAuditLine).filter((f) => f['transport'] === 'mcp');
 }
 
-/** The text of a tool result's first content block, parsed as JSON. */
-export function textJson(result: unknown): any {
-  const content = (result as { content: Array<{ type: string; text: string }> }).content;
-  return JSON.parse(content[0]!.text);
-}
+export { ALL_TOOLS, callEveryTool, getBothPrompts, readEveryResource, textJson } from './mcp-exercise.js';
