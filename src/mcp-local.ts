@@ -43,7 +43,7 @@ export async function serveLocalMcp(config: Config, io: LocalMcpIo, clock: Clock
     store = await openJournalStore({ dir: config.store.path, durability: config.store.durability, compactAfterBytes: config.store.compactAfterBytes, logger });
   } catch (err) {
     // The lock's own message is "another townhall (pid N) is using DIR; ...".
-    if (err instanceof StoreOpenError && /^another townhall \(pid \d+\) is using /.test(err.message)) throw new StoreLockedError(err.message);
+    if (err instanceof StoreOpenError && /^another townhall \(pid \d+\) is using /.test(err.message)) throw new StoreLockedError(err.message.split(';')[0]!);
     throw err;
   }
   try {
