@@ -124,7 +124,8 @@ export function createMcpHttp(deps: McpHttpDeps): McpHttpHandlers {
       throw new Refusal(400, RPC.PARSE_ERROR, 'Parse error: the body is not valid JSON.', 'parse_error');
     }
     const payload = classifyPayload(value, deps.maxBatch);
-    if (payload.kind === 'invalid') return send(res, 400, ex.headers, payload.error);
+    if (payload.kind === 'invalid') throw new Refusal(400, RPC.INVALID_REQUEST, payload.error.error?.message ?? 'Invalid Request.', 'bad_batch');
+    // initialize always starts a new session, even if a stale Mcp-Session-Id came with it.
     if (payload.kind === 'single' && payload.message.kind === 'request' && payload.message.method === 'initialize') {
       const { id, params } = payload.message;
       if (typeof params['protocolVersion'] !== 'string') return send(res, 200, ex.headers, errorResponse(id, RPC.INVALID_PARAMS, 'initialize needs a "protocolVersion".'));
@@ -136,7 +137,7 @@ export function createMcpHttp(deps: McpHttpDeps): McpHttpHandlers {
     const session = findSession(req, principal);
     const messages = payload.kind === 'batch' ? payload.messages : [payload.message];
     if (payload.kind === 'batch' && !allowsBatches(session.protocolVersion)) {
-      return send(res, 400, ex.headers, errorResponse(null, RPC.INVALID_REQUEST, `Protocol version ${session.protocolVersion} does not allow JSON-RPC batches.`));
+      throw new Refusal(400, RPC.INVALID_REQUEST, `Protocol version ${session.protocolVersion} does not allow JSON-RPC batches.`, 'bad_batch');
     }
     const caller: McpCaller = { principal, invoke: async (op, input) => (await deps.invoker.invoke(principal, op, input, options)).output };
     const answers = await respondTo(messages, caller, ex.requestId);

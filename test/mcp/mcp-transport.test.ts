@@ -137,6 +137,7 @@ describe('MCP Streamable HTTP transport', () => {
     assert.equal(tooMany.status, 400);
     assert.equal(tooMany.json.error.code, -32600);
     assert.equal((await post([], { 'mcp-session-id': old })).status, 400);
+    assert.ok(s.audit.map(parseAuditLine).some((f) => f['reason'] === 'bad_batch' && f['status'] === '400' && f['result'] === 'error'), 'a refused batch is audited like a refused REST body');
     const withInit = await post([{ jsonrpc: '2.0', id: 9, method: 'initialize', params: { protocolVersion: '2025-03-26' } }], { 'mcp-session-id': old });
     assert.equal(withInit.json[0].error.code, -32600);
   });
