@@ -184,7 +184,7 @@ export function createMcpHttp(deps: McpHttpDeps): McpHttpHandlers {
           audit(new OpError('scope.denied', 'origin not allowed'), 'origin_not_allowed');
           throw new Refusal(403, RPC.SERVER_ERROR, 'Forbidden: this Origin may not use /mcp.', 'origin_not_allowed');
         }
-        if (req.method === 'GET') throw new Refusal(405, RPC.SERVER_ERROR, 'Method Not Allowed: this server offers no server-initiated stream.', 'method_not_allowed', { Allow: 'POST, DELETE' });
+        if (req.method === 'GET' || req.method === 'HEAD') throw new Refusal(405, RPC.SERVER_ERROR, 'Method Not Allowed: this server offers no server-initiated stream.', 'method_not_allowed', { Allow: 'POST, DELETE' });
         principal = await authenticate(req, ex, (err, reason) => {
           status = err.code === 'rate.limited' ? 429 : err.code === 'auth.busy' ? 503 : 401;
           audit(err, reason);

@@ -44,10 +44,16 @@ export function readLines(input: Readable, maxBytes: number, on: LineHandlers): 
         } else parts.push(buf);
       }
     });
-    input.once('end', () => {
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
       flush();
       resolve();
-    });
+    };
+    input.once('end', end);
+    // A destroyed input (the process is stopping) closes without 'end'.
+    input.once('close', end);
     input.once('error', reject);
   });
 }

@@ -3,7 +3,8 @@
 // happen on the server), and serving a town's store in-process as the local
 // owner; and the refusal when a server holds that store.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,6 +97,18 @@ describe('mcp-stdio without --url serves the store as the local owner', () => {
     assert.equal(spawn['principal'], 'local');
     assert.equal(spawn['transport'], 'mcp');
     assert.equal(spawn['scopes'], 'admin');
+  });
+
+  test('SIGTERM stops it cleanly and releases the store lock', async () => {
+    const child = spawn(process.execPath, [BIN, 'mcp-stdio', '--town', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const answered = new Promise<string>((resolve) => child.stdout.once('data', (c: Buffer) => resolve(c.toString('utf8'))));
+    child.stdin.write('{"jsonrpc":"2.0","id":1,"method":"ping"}\n');
+    assert.match(await answered, /"id":1,"result":\{\}/);
+    assert.ok(existsSync(join(dir, '.townhall', 'townhall.lock')), 'the store is held while serving');
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.ok(!existsSync(join(dir, '.townhall', 'townhall.lock')), 'the lock is released');
   });
 
   test('exits 1 saying to use --url when a server holds the store', async () => {

@@ -3,7 +3,13 @@
 // version headers, JSON-RPC errors, batches, notifications and limits.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { parseAuditLine, type TestServer, type TestResponse } from '../helpers/server.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { startTownhall } from '../../src/main.js';
+import { parseAuditLine, sendRequest, type TestServer, type TestResponse } from '../helpers/server.js';
 import { ADMIN_KEY, READER_KEY, startKeyedServer } from './mcp-fixture.js';
 
 const ACCEPT = 'application/json, text/event-stream';
@@ -157,5 +163,21 @@ describe('MCP Streamable HTTP transport', () => {
     assert.equal(text.status, 415);
     const accept = await post({ jsonrpc: '2.0', id: 1, method: 'ping' }, { 'mcp-session-id': id, accept: 'text/html' });
     assert.equal(accept.status, 406);
+  });
+});
+
+describe('MCP protected-resource metadata with an OIDC issuer', () => {
+  test('names the issuer in authorization_servers', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'townhall-mcp-oidc-'));
+    await writeFile(join(dir, 'tinytown.toml'), '[townhall.store]\ndurability = "none"\n');
+    const { config } = loadConfig({ flags: { town: dir }, env: { TOWNHALL_PORT: '0' }, cwd: dir });
+    const townhall = await startTownhall(config, { audit: () => {}, log: () => {} }, systemClock, [], { issuer: 'https://issuer.example/realms/town' });
+    try {
+      const r = await sendRequest(townhall.port, 'GET', '/.well-known/oauth-protected-resource');
+      assert.deepEqual(r.json.authorization_servers, ['https://issuer.example/realms/town']);
+    } finally {
+      await townhall.close(2000);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
