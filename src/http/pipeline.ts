@@ -191,7 +191,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         // MCP: the route owns the exchange; shutdown ends it like a long-poll.
         longPolls.add(cancellation);
         if (shuttingDown) headers['Connection'] = 'close';
-        await route.handler(req, res, { requestId, remoteAddr: addr, headers, signal: () => cancellation.signal });
+        await route.handler(req, res, { requestId, remoteAddr: addr, headers, signal: () => cancellation.signal, clientRequestId: clientId });
         return;
       }
       if (route.kind === 'operation' && route.op.longPoll === true) longPolls.add(cancellation);

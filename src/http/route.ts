@@ -63,6 +63,8 @@ export interface HandoffContext {
   headers: ResponseHeaders;
   /** Aborted when the client goes away or the server shuts down. */
   signal(): AbortSignal;
+  /** The client's own request id, for audit lines (absent when it sent none, or an unsafe one). */
+  clientRequestId?: string | undefined;
 }
 
 /**

@@ -29,6 +29,7 @@ export interface McpExchange {
   remoteAddr: string;
   headers: Record<string, string | number | string[]>;
   signal(): AbortSignal;
+  clientRequestId?: string | undefined;
 }
 
 export interface McpHttpDeps {
@@ -115,6 +116,8 @@ export function createMcpHttp(deps: McpHttpDeps): McpHttpHandlers {
 
   async function post(req: IncomingMessage, res: ServerResponse, ex: McpExchange, principal: Principal, options: InvokeOptions): Promise<void> {
     if (!acceptsJson(single(req.headers['accept']))) throw new Refusal(406, RPC.SERVER_ERROR, 'Not Acceptable: the client must accept application/json.', 'not_acceptable');
+    // Only now, after the key and the headers were accepted, is the body asked for.
+    if (single(req.headers['expect'])?.toLowerCase() === '100-continue') res.writeContinue();
     const body = await readBodyText(req, deps.maxBodyBytes);
     if (!body.ok) throw new Refusal(body.status, body.status === 400 ? RPC.PARSE_ERROR : RPC.SERVER_ERROR, body.message, 'bad_body');
     let value: unknown;
@@ -171,6 +174,7 @@ export function createMcpHttp(deps: McpHttpDeps): McpHttpHandlers {
         signal: ex.signal,
         // Tool errors travel in a 200; the audit result comes from the error code.
         statusOf: () => status,
+        ...(ex.clientRequestId === undefined ? {} : { auditExtras: { clientRequestId: ex.clientRequestId } }),
       };
       let principal: Principal | null = null;
       let audited = false;

@@ -94,6 +94,24 @@ describe('MCP Streamable HTTP transport', () => {
     assert.equal(after.json.error.code, -32001);
   });
 
+  test("a tool call's audit line keeps the server's request id and the client's as client_request_id", async () => {
+    const id = await initialize();
+    const r = await post({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'backlog.add', arguments: { description: 'audited' } } }, { 'mcp-session-id': id, 'x-request-id': 'client-7' });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['x-request-id'], 'client-7');
+    const line = s.audit.map(parseAuditLine).find((f) => f['operation'] === 'backlog.add' && f['client_request_id'] === 'client-7');
+    assert.ok(line, s.audit.join('\n'));
+    assert.notEqual(line['request_id'], 'client-7');
+    assert.equal(line['transport'], 'mcp');
+  });
+
+  test('Expect: 100-continue is answered once the key is accepted', async () => {
+    const id = await initialize();
+    const r = await post({ jsonrpc: '2.0', id: 8, method: 'ping' }, { 'mcp-session-id': id, expect: '100-continue' });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json.result, {});
+  });
+
   test('initialize answers our latest version to an unknown one; the version header must match the session', async () => {
     const r = await post({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '1999-01-01', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
     assert.equal(r.json.result.protocolVersion, '2025-06-18');
