@@ -41,6 +41,7 @@ export interface Townhall {
 
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 const MCP_MAX_SESSIONS = 1024;
+const MCP_MAX_SESSIONS_PER_KEY = 64;
 const MCP_SESSION_IDLE_MS = 30 * 60 * 1000;
 const MCP_MAX_BATCH = 32;
 const WILDCARD_BINDS: ReadonlySet<string> = new Set(['0.0.0.0', '::', '[::]']);
@@ -90,7 +91,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
       authenticator,
       invoker,
       dispatcher: createMcpDispatcher({ operations, version: VERSION, logger }),
-      sessions: createSessionTable({ clock, maxSessions: MCP_MAX_SESSIONS, idleTimeoutMs: MCP_SESSION_IDLE_MS }),
+      sessions: createSessionTable({ clock, maxSessions: MCP_MAX_SESSIONS, maxPerPrincipal: MCP_MAX_SESSIONS_PER_KEY, idleTimeoutMs: MCP_SESSION_IDLE_MS }),
       logger,
       maxBodyBytes: config.maxBodyBytes,
       maxBatch: MCP_MAX_BATCH,

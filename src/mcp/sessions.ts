@@ -4,9 +4,11 @@
 //
 // Security: ids are random UUIDs (122 bits), never derived from anything the
 // client sent. A session is only found by the principal that owns it, so a
-// leaked id is useless with another key. When the table is full, expired
-// sessions are swept first; if it is still full a new session is refused
-// (rather than evicting someone else's live one).
+// leaked id is useless with another key. One principal holds at most
+// `maxPerPrincipal` sessions (its least recently used one makes room for a new
+// one), so a key that opens sessions in a loop only displaces its own. When
+// the table is full, expired sessions are swept first; if it is still full a
+// new session is refused (rather than evicting someone else's live one).
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 
@@ -30,6 +32,7 @@ export interface SessionTable {
 export interface SessionOptions {
   clock: Clock;
   maxSessions: number;
+  maxPerPrincipal: number;
   idleTimeoutMs: number;
 }
 
@@ -51,7 +54,15 @@ export function createSessionTable(opts: SessionOptions): SessionTable {
     create(principalId, protocolVersion) {
       const now = opts.clock.now();
       sweep(now);
-      if (sessions.size >= opts.maxSessions) return null;
+      let own = 0;
+      let oldestOwn: string | undefined;
+      for (const [id, s] of sessions) {
+        if (s.principalId !== principalId) continue;
+        own++;
+        oldestOwn ??= id;
+      }
+      if (own >= opts.maxPerPrincipal && oldestOwn !== undefined) sessions.delete(oldestOwn);
+      else if (sessions.size >= opts.maxSessions) return null;
       const session: McpSession = { id: randomUUID(), principalId, protocolVersion, lastSeen: now };
       sessions.set(session.id, session);
       return session;

@@ -14,7 +14,7 @@ import { renameFieldErrors, resolveAliases } from '../../src/mcp/tinytown-aliase
 describe('session table', () => {
   test('sessions expire after the idle timeout, and touching one keeps it', () => {
     let now = 0;
-    const t = createSessionTable({ clock: { now: () => now }, maxSessions: 10, idleTimeoutMs: 1000 });
+    const t = createSessionTable({ clock: { now: () => now }, maxSessions: 10, maxPerPrincipal: 10, idleTimeoutMs: 1000 });
     const a = t.create('p', '2025-06-18')!;
     const b = t.create('p', '2025-06-18')!;
     now = 900;
@@ -27,7 +27,7 @@ describe('session table', () => {
 
   test('a full table refuses new sessions rather than evicting live ones, until some expire', () => {
     let now = 0;
-    const t = createSessionTable({ clock: { now: () => now }, maxSessions: 2, idleTimeoutMs: 1000 });
+    const t = createSessionTable({ clock: { now: () => now }, maxSessions: 2, maxPerPrincipal: 2, idleTimeoutMs: 1000 });
     assert.ok(t.create('p', 'v'));
     assert.ok(t.create('q', 'v'));
     assert.equal(t.create('r', 'v'), null);
@@ -35,8 +35,25 @@ describe('session table', () => {
     assert.ok(t.create('r', 'v'));
   });
 
+  test("a principal over its own cap displaces its least recently used session, not another's", () => {
+    let now = 0;
+    const t = createSessionTable({ clock: { now: () => now }, maxSessions: 4, maxPerPrincipal: 2, idleTimeoutMs: 10_000 });
+    const other = t.create('other', 'v')!;
+    const a = t.create('p', 'v')!;
+    now = 1;
+    const b = t.create('p', 'v')!;
+    now = 2;
+    assert.ok(t.find(a.id, 'p'), 'a is now the most recently used');
+    const c = t.create('p', 'v')!;
+    assert.ok(c);
+    assert.equal(t.find(b.id, 'p'), undefined, 'b was the least recently used');
+    assert.ok(t.find(a.id, 'p'));
+    assert.ok(t.find(other.id, 'other'));
+    assert.equal(t.size, 3);
+  });
+
   test('a session is found and ended only by its own principal', () => {
-    const t = createSessionTable({ clock: { now: () => 0 }, maxSessions: 5, idleTimeoutMs: 1000 });
+    const t = createSessionTable({ clock: { now: () => 0 }, maxSessions: 5, maxPerPrincipal: 5, idleTimeoutMs: 1000 });
     const s = t.create('owner', 'v')!;
     assert.match(s.id, /^[0-9a-f-]{36}$/);
     assert.equal(t.find(s.id, 'other'), undefined);
