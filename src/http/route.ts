@@ -8,6 +8,7 @@ import type { AnyOperation } from '../operations/operation.js';
 import type { Schema } from '../operations/schema.js';
 import type { HttpBinding } from './http-bindings.js';
 import type { HttpCode } from './http-errors.js';
+import type { VerifiedPeer } from '../tls/peer-certificate.js';
 import type { ResponseHeaders } from './respond.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -63,8 +64,10 @@ export interface HandoffContext {
   headers: ResponseHeaders;
   /** Aborted when the client goes away or the server shuts down. */
   signal(): AbortSignal;
-  /** The client's own request id, for audit lines (absent when it sent none, or an unsafe one). */
-  clientRequestId?: string | undefined;
+  /** The TLS-verified client certificate, for the authenticator (null without mTLS). */
+  peer: VerifiedPeer | null;
+  /** The audit line's extra fields so far (client request id, certificate); the route sets `auth`. */
+  auditExtras: { auth: string; clientCert?: string; clientRequestId?: string };
 }
 
 /**

@@ -13,6 +13,7 @@ import type { ServerLogger } from '../audit/server-logger.js';
 import type { Authenticator } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
 import { OpError } from '../errors.js';
+import type { VerifiedPeer } from '../tls/peer-certificate.js';
 import type { InvokeOptions, Invoker } from '../operations/invoke.js';
 import { classifyPayload, errorResponse, RPC, type JsonRpcMessage, type JsonRpcResponse } from './json-rpc.js';
 import type { McpCaller } from './mcp-caller.js';
@@ -29,7 +30,8 @@ export interface McpExchange {
   remoteAddr: string;
   headers: Record<string, string | number | string[]>;
   signal(): AbortSignal;
-  clientRequestId?: string | undefined;
+  peer: VerifiedPeer | null;
+  auditExtras: { auth: string; clientCert?: string; clientRequestId?: string };
 }
 
 export interface McpHttpDeps {
@@ -41,10 +43,10 @@ export interface McpHttpDeps {
   maxBodyBytes: number;
   maxBatch: number;
   origins: OriginPolicy;
-  /** Offer a Basic challenge too (some key has an id), as REST does. */
-  basicPossible: boolean;
+  /** Offer a Basic challenge too (some key has an id), as REST does; asked per request (reloads). */
+  basicPossible(): boolean;
   /** The OIDC issuer, named in the protected-resource metadata (undefined: none configured). */
-  issuer?: string | undefined;
+  issuer(): string | undefined;
   /** scheme://host[:port] clients reach us at, if configured (else the socket's address). */
   publicUrl?: string | undefined;
   onAuthFailure(reason: string): void;
@@ -86,21 +88,41 @@ function acceptsJson(accept: string | undefined): boolean {
   return accept === undefined || /(^|,)\s*(application\/json|application\/\*|\*\/\*)\s*(;|,|$)/i.test(accept);
 }
 
+/** The HTTP status of an authentication refusal, by its code (REST answers the same ones). */
+function authStatus(code: OpError['code']): number {
+  switch (code) {
+    case 'scope.denied':
+      return 403;
+    case 'rate.limited':
+      return 429;
+    case 'auth.busy':
+    case 'auth.unavailable':
+      return 503;
+    default:
+      return 401;
+  }
+}
+
 const single = (h: string | string[] | undefined): string | undefined => (typeof h === 'string' ? h : undefined);
 
 export function createMcpHttp(deps: McpHttpDeps): McpHttpHandlers {
   async function authenticate(req: IncomingMessage, ex: McpExchange, audit: (err: OpError, reason: string) => void): Promise<Principal> {
-    const pending = deps.authenticator.authenticate(req.headers, ex.remoteAddr);
+    const pending = deps.authenticator.authenticate({ headers: req.headers, clientAddress: ex.remoteAddr, peer: ex.peer });
     const auth = pending instanceof Promise ? await pending : pending;
+    ex.auditExtras.auth = auth.method;
     if (auth.ok) return auth.principal;
     deps.onAuthFailure(auth.reason);
     audit(auth.error, auth.reason);
-    const retry = auth.error.extras.retry_after_secs;
-    const extra: Record<string, string | string[]> = retry === undefined ? {} : { 'Retry-After': String(retry) };
-    if (auth.error.code === 'rate.limited') throw new Refusal(429, RPC.SERVER_ERROR, auth.error.detail, auth.reason, extra);
-    if (auth.error.code === 'auth.busy') throw new Refusal(503, RPC.SERVER_ERROR, auth.error.detail, auth.reason, extra);
-    const bearer = bearerChallenge(baseUrlOf(req, deps.publicUrl));
-    throw new Refusal(401, RPC.SERVER_ERROR, auth.error.detail, auth.reason, { 'WWW-Authenticate': deps.basicPossible ? [bearer, 'Basic realm="townhall"'] : bearer });
+    const { code, extras } = auth.error;
+    const headers: Record<string, string | string[]> = extras.retry_after_secs === undefined ? {} : { 'Retry-After': String(extras.retry_after_secs) };
+    if (code === 'auth.unauthorized') {
+      // As REST's 401 (RFC 6750), plus where to find how to get a token (RFC 9728).
+      const bearer = `${bearerChallenge(baseUrlOf(req, deps.publicUrl))}${extras.bearer_error === undefined ? '' : `, error="${extras.bearer_error}"`}`;
+      headers['WWW-Authenticate'] = deps.basicPossible() ? [bearer, 'Basic realm="townhall"'] : bearer;
+    } else if (code === 'scope.denied' && extras.required_scope !== undefined) {
+      headers['WWW-Authenticate'] = `Bearer realm="townhall", error="insufficient_scope", scope="${extras.required_scope}"`;
+    }
+    throw new Refusal(authStatus(code), RPC.SERVER_ERROR, auth.error.detail, auth.reason, headers);
   }
 
   async function respondTo(messages: readonly JsonRpcMessage[], caller: McpCaller, requestId: string): Promise<JsonRpcResponse[]> {
@@ -174,7 +196,7 @@ export function createMcpHttp(deps: McpHttpDeps): McpHttpHandlers {
         signal: ex.signal,
         // Tool errors travel in a 200; the audit result comes from the error code.
         statusOf: () => status,
-        ...(ex.clientRequestId === undefined ? {} : { auditExtras: { clientRequestId: ex.clientRequestId } }),
+        auditExtras: ex.auditExtras,
       };
       let principal: Principal | null = null;
       let audited = false;
@@ -190,7 +212,7 @@ export function createMcpHttp(deps: McpHttpDeps): McpHttpHandlers {
         }
         if (req.method === 'GET' || req.method === 'HEAD') throw new Refusal(405, RPC.SERVER_ERROR, 'Method Not Allowed: this server offers no server-initiated stream.', 'method_not_allowed', { Allow: 'POST, DELETE' });
         principal = await authenticate(req, ex, (err, reason) => {
-          status = err.code === 'rate.limited' ? 429 : err.code === 'auth.busy' ? 503 : 401;
+          status = authStatus(err.code);
           audit(err, reason);
         });
         if (req.method === 'DELETE') {
@@ -214,7 +236,7 @@ export function createMcpHttp(deps: McpHttpDeps): McpHttpHandlers {
       }
     },
     async metadata(req, res, ex) {
-      send(res, 200, ex.headers, resourceMetadata(baseUrlOf(req, deps.publicUrl), deps.issuer));
+      send(res, 200, ex.headers, resourceMetadata(baseUrlOf(req, deps.publicUrl), deps.issuer()));
     },
   };
 }

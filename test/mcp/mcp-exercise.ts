@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 
-export const ALL_TOOLS = [
+/** The town's tools (every transport). */
+export const TOWN_TOOLS = [
   'town.get_status', 'town.get_info', 'town.get_scaling',
   'agent.list', 'agent.get', 'agent.spawn', 'agent.heartbeat', 'agent.kill', 'agent.restart', 'agent.prune',
   'task.assign', 'task.list', 'task.list_pending', 'task.get', 'task.start', 'task.complete', 'task.fail',
@@ -12,6 +13,9 @@ export const ALL_TOOLS = [
   'message.send', 'message.inbox', 'message.next',
   'recovery.recover_agents', 'recovery.reclaim_tasks', 'recovery.orphan_tasks',
 ];
+/** The server's admin tools (not in the local stdio mode, which has no server to reload). */
+export const ADMIN_TOOLS = ['admin.list_keys', 'admin.reload'];
+export const ALL_TOOLS = [...TOWN_TOOLS, ...ADMIN_TOOLS];
 
 /** The text of a tool result's first content block, parsed as JSON. */
 export function textJson(result: unknown): any {
@@ -73,6 +77,10 @@ export async function callEveryTool(client: Client): Promise<string[]> {
   assert.equal((await call('agent.restart', { agent: 'bob' })).state, 'idle');
   await call('agent.kill', { agent: 'bob' });
   assert.deepEqual((await call('agent.prune')).agents, ['bob']);
+  if ((await client.listTools()).tools.some((t) => t.name === 'admin.reload')) {
+    assert.ok((await call('admin.list_keys')).count >= 1);
+    assert.equal((await call('admin.reload')).status, 'reloaded');
+  }
   return [...called].sort();
 }
 

@@ -39,4 +39,4 @@ export function mcpAudit(audit: readonly string[], operation: string): Array<Rec
   return audit.filter((l) => l.includes(`operation="${operation}"`)).map(parseAuditLine).filter((f) => f['transport'] === 'mcp');
 }
 
-export { ALL_TOOLS, callEveryTool, getBothPrompts, readEveryResource, textJson } from './mcp-exercise.js';
+export { ALL_TOOLS, callEveryTool, TOWN_TOOLS, getBothPrompts, readEveryResource, textJson } from './mcp-exercise.js';

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { parseAuditLine, type TestServer } from '../helpers/server.js';
-import { ADMIN_KEY, ALL_TOOLS, callEveryTool, getBothPrompts, mcpAudit, READER_KEY, readEveryResource, startKeyedServer, textJson } from './mcp-fixture.js';
+import { ADMIN_KEY, ALL_TOOLS, callEveryTool, TOWN_TOOLS, getBothPrompts, mcpAudit, READER_KEY, readEveryResource, startKeyedServer, textJson } from './mcp-fixture.js';
 
 // dist/test/mcp/ -> the repository root.
 const BIN = fileURLToPath(new URL('../../../bin/townhall.js', import.meta.url));
@@ -86,7 +86,7 @@ describe('mcp-stdio without --url serves the store as the local owner', () => {
   test('every tool, resource and prompt; audit lines on stderr with principal local', async () => {
     const { client, stderr } = await connectStdio(['--town', dir]);
     try {
-      assert.deepEqual(await callEveryTool(client), [...ALL_TOOLS].sort());
+      assert.deepEqual(await callEveryTool(client), [...TOWN_TOOLS].sort());
       await readEveryResource(client);
       await getBothPrompts(client);
     } finally {

@@ -3,14 +3,9 @@
 // version headers, JSON-RPC errors, batches, notifications and limits.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { systemClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config/load-config.js';
-import { startTownhall } from '../../src/main.js';
-import { parseAuditLine, sendRequest, type TestServer, type TestResponse } from '../helpers/server.js';
-import { ADMIN_KEY, READER_KEY, startKeyedServer } from './mcp-fixture.js';
+import { startTestIdp, type SigningKey, type TestIdp } from '../helpers/idp.js';
+import { parseAuditLine, startTestServer, type TestServer, type TestResponse } from '../helpers/server.js';
+import { ADMIN_KEY, connectHttp, READER_KEY, startKeyedServer } from './mcp-fixture.js';
 
 const ACCEPT = 'application/json, text/event-stream';
 
@@ -184,18 +179,39 @@ describe('MCP Streamable HTTP transport', () => {
   });
 });
 
-describe('MCP protected-resource metadata with an OIDC issuer', () => {
-  test('names the issuer in authorization_servers', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'townhall-mcp-oidc-'));
-    await writeFile(join(dir, 'tinytown.toml'), '[townhall.store]\ndurability = "none"\n');
-    const { config } = loadConfig({ flags: { town: dir }, env: { TOWNHALL_PORT: '0' }, cwd: dir });
-    const townhall = await startTownhall(config, { audit: () => {}, log: () => {} }, systemClock, [], { issuer: 'https://issuer.example/realms/town' });
+describe('MCP in auth mode oidc', () => {
+  let idp: TestIdp;
+  let s: TestServer;
+  let key: SigningKey;
+  before(async () => {
+    idp = await startTestIdp('townhall');
+    key = await idp.newKey('k1', 'ES256');
+    idp.published.push(key);
+    s = await startTestServer({ toml: `[townhall.auth]\nmode = "oidc"\nissuer = "${idp.issuer}"\naudience = "townhall"\n` });
+  });
+  after(async () => {
+    await s.close();
+    await idp.close();
+  });
+
+  test('the RFC 9728 document names the issuer in authorization_servers', async () => {
+    const r = await s.request('GET', '/.well-known/oauth-protected-resource');
+    assert.deepEqual(r.json.authorization_servers, [idp.issuer]);
+  });
+
+  test('a token authenticates the SDK client; its scopes filter the tools; a bad token is 401 invalid_token', async () => {
+    const token = await idp.token(key, { scope: 'town.read' });
+    const client = await connectHttp(s.port, token);
     try {
-      const r = await sendRequest(townhall.port, 'GET', '/.well-known/oauth-protected-resource');
-      assert.deepEqual(r.json.authorization_servers, ['https://issuer.example/realms/town']);
+      const { tools } = await client.listTools();
+      assert.ok(tools.length > 0 && tools.every((t) => t.annotations?.readOnlyHint === true));
     } finally {
-      await townhall.close(2000);
-      await rm(dir, { recursive: true, force: true });
+      await client.close();
     }
+    const r = await s.request('POST', '/mcp', { headers: { authorization: 'Bearer not.a.jwt', accept: ACCEPT }, body: { jsonrpc: '2.0', id: 1, method: 'ping' } });
+    assert.equal(r.status, 401);
+    assert.equal(r.headers['www-authenticate'], `Bearer realm="townhall", resource_metadata="http://127.0.0.1:${s.port}/.well-known/oauth-protected-resource", error="invalid_token"`);
+    const line = s.audit.map(parseAuditLine).find((f) => f['path'] === '/mcp' && f['status'] === '401');
+    assert.equal(line?.['auth'], 'oidc');
   });
 });
