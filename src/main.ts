@@ -22,6 +22,9 @@ import { startHttpServer, type RunningServer } from './http/server.js';
 import { adminOperations } from './operations/admin-operations.js';
 import { createIdempotency, purgeExpiredIdempotency } from './operations/idempotency.js';
 import { createInvoker } from './operations/invoke.js';
+import { createMcpDispatcher } from './mcp/mcp-dispatcher.js';
+import { createMcpHttp, mcpEndpoints } from './mcp/mcp-http.js';
+import { createSessionTable } from './mcp/sessions.js';
 import { townOperations } from './operations/town-operations.js';
 import { openJournalStore } from './store/journal-store.js';
 import { secureContextOptions, serverTlsOptions } from './tls/secure-options.js';
@@ -63,6 +66,11 @@ export interface Townhall {
 
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 const CRS_DEADLINE_TICK_MS = 1000;
+const MCP_MAX_SESSIONS = 1024;
+const MCP_MAX_SESSIONS_PER_KEY = 64;
+const MCP_SESSION_IDLE_MS = 30 * 60 * 1000;
+const MCP_MAX_BATCH = 32;
+const WILDCARD_BINDS: ReadonlySet<string> = new Set(['0.0.0.0', '::', '[::]']);
 
 export async function startTownhall(config: Config, io: TownhallIo, clock: Clock, warnings: readonly string[] = [], opts: StartOptions = {}): Promise<Townhall> {
   const startedAt = clock.now();
@@ -134,6 +142,21 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
       operations,
       [...HTTP_BINDINGS, ...ADMIN_BINDINGS],
     );
+    const mcp = createMcpHttp({
+      authenticator,
+      invoker,
+      dispatcher: createMcpDispatcher({ operations, version: VERSION, logger }),
+      sessions: createSessionTable({ clock, maxSessions: MCP_MAX_SESSIONS, maxPerPrincipal: MCP_MAX_SESSIONS_PER_KEY, idleTimeoutMs: MCP_SESSION_IDLE_MS }),
+      logger,
+      maxBodyBytes: config.maxBodyBytes,
+      maxBatch: MCP_MAX_BATCH,
+      origins: { ownHosts: WILDCARD_BINDS.has(config.bind) ? [] : [config.bind.replace(/^\[(.*)\]$/, '[$1]')] },
+      // Read per request: a reload may add named keys or change the OIDC issuer.
+      basicPossible: () => basicPossible,
+      issuer: () => reloader.current().auth.oidc?.issuer,
+      onAuthFailure: (reason) => metrics.recordAuthFailure(reason),
+    });
+    routes.push(...mcpEndpoints(mcp).map((e) => ({ kind: 'handoff' as const, access: 'public' as const, ...e })));
     const pipeline = createPipeline({
       router: createRouter(routes),
       authenticator,

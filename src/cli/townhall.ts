@@ -3,17 +3,18 @@
 // saying what is wrong and exit 1; bad usage exits 2.
 //
 // Tinytown's command forms work too: `townhall [global flags] rest [-b IP]
-// [-p N]` is the server (as no command is), and the MCP commands are entries in
-// the SUBCOMMANDS table below (not available yet: they say so and exit 2).
+// [-p N]` is the server (as no command is); the MCP commands are entries in
+// the SUBCOMMANDS table below (src/cli/mcp-command.ts).
 import { parseArgs } from 'node:util';
 import { systemClock } from '../clock.js';
 import { ConfigError } from '../config/config.js';
 import { loadConfig, type ConfigFlags } from '../config/load-config.js';
 import { startTownhall } from '../main.js';
+import { runMcpCommand } from './mcp-command.js';
 import { VERSION } from '../version.js';
 
 export const USAGE = `Usage: townhall [options] [rest [options]]
-       townhall mcp-stdio | mcp-http [-b IP] [-p PORT]
+       townhall mcp-stdio [--url URL] | mcp-http [-b IP] [-p PORT]   (see townhall mcp-stdio --help)
 
 Serves the Townhall REST API for a Tinytown town (also: townhall rest).
 
@@ -28,8 +29,8 @@ Options:
 
 Commands:
   rest               the REST server (the default)
-  mcp-stdio          MCP over stdio (not available in this version)
-  mcp-http           MCP over HTTP (not available in this version)
+  mcp-stdio          MCP over stdio (see townhall mcp-stdio --help)
+  mcp-http           the server; MCP is at /mcp of the REST API
 
 Without --config/--town, ./tinytown.toml is read if it exists.
 SIGHUP re-reads the configuration (keys, OIDC settings, TLS certificate); SIGTERM stops.
@@ -39,21 +40,16 @@ Tinytown's TINYTOWN_TOWN_NAME, TINYTOWN_REST_BIND, TINYTOWN_REST_PORT (below TOW
 Buttercup's BUTTERCUP_TASK_SERVER_API_KEY_ID, _API_TOKEN_HASH, _HOST, _PORT (as TOWNHALL_*).
 `;
 
+const GLOBAL_LONG: Readonly<Record<string, string>> = { '-t': '--town', '-v': '--verbose' };
+
 /** Flags that take a value: the word after them is not a command. */
 const VALUE_FLAGS: ReadonlySet<string> = new Set(['--config', '--town', '-t', '--bind', '-b', '--port', '-p']);
-
-function notAvailable(command: string): (argv: string[]) => Promise<number> {
-  return async () => {
-    process.stderr.write(`townhall: ${command} is not available in this version (the MCP interface is not built in yet); use townhall rest\n`);
-    return 2;
-  };
-}
 
 /** Tinytown's commands. A new transport adds its line here. */
 export const SUBCOMMANDS: Readonly<Record<string, (argv: string[]) => Promise<number>>> = {
   rest: (argv) => runRest(argv),
-  'mcp-stdio': notAvailable('mcp-stdio'),
-  'mcp-http': notAvailable('mcp-http'),
+  'mcp-stdio': (argv) => runMcpCommand('mcp-stdio', argv, runTownhall),
+  'mcp-http': (argv) => runMcpCommand('mcp-http', argv, runTownhall),
 };
 
 /** Finds the command word (global flags may come before it) and runs it; no command means `rest`. */
@@ -71,7 +67,9 @@ export async function runTownhall(argv: string[]): Promise<number> {
       process.stderr.write(`townhall: unknown command "${arg}"; commands: ${Object.keys(SUBCOMMANDS).join(', ')}\n\n${USAGE}`);
       return 2;
     }
-    return command([...argv.slice(0, i), ...argv.slice(i + 1)]);
+    // Global flags before the command reach it in long form (the MCP commands know only those).
+    const globals = argv.slice(0, i).map((a) => GLOBAL_LONG[a] ?? a);
+    return command([...globals, ...argv.slice(i + 1)]);
   }
   return runRest(argv);
 }

@@ -44,8 +44,8 @@ export function routeErrorCodes(route: RouteDef, secured = true): HttpCode[] {
   if (route.method !== 'GET') {
     for (const c of ['body.too_large', 'body.unsupported_media_type', 'body.malformed_json', 'body.invalid'] as const) codes.add(c);
   }
-  if (route.kind === 'raw') {
-    for (const c of route.errors ?? []) codes.add(c);
+  if (route.kind !== 'operation') {
+    for (const c of (route.kind === 'raw' ? route.errors : undefined) ?? []) codes.add(c);
     return [...codes];
   }
   codes.add('store.unavailable');
@@ -181,6 +181,7 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: OpenApiOptions):
   const scopeDocs = Object.fromEntries(SCOPES.map((s) => [s, s === 'admin' ? 'Everything (implies every other scope).' : `The ${s} scope.`]));
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
+    if (route.kind === 'handoff') continue; // /mcp speaks JSON-RPC, not REST
     if (route.kind === 'operation' && route.binding.unlisted === true) continue;
     const security = !secured ? undefined : route.access === 'public' ? [] : [{ bearerAuth: [route.access] }, { apiKeyHeader: [route.access] }, { basicAuth: [route.access] }];
     (paths[route.path] ??= {})[route.method.toLowerCase()] = route.kind === 'raw' ? rawOperation(route, security) : boundOperation(route, security);

@@ -193,6 +193,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if (match.kind === 'method_not_allowed') throw new HttpError('route.method_not_allowed', `Method ${method} is not allowed here.`, { allow: match.allow });
       route = match.route;
       params = match.params;
+      if (route.kind === 'handoff') {
+        // MCP: the route owns the exchange; shutdown ends it like a long-poll.
+        longPolls.add(cancellation);
+        if (shuttingDown) headers['Connection'] = 'close';
+        await route.handler(req, res, { requestId, remoteAddr: addr, headers, signal: () => cancellation.signal, peer, auditExtras });
+        return;
+      }
       if (route.kind === 'operation' && route.op.longPoll === true) longPolls.add(cancellation);
       else {
         deadline = deadlines.track(() => {

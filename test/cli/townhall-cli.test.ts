@@ -426,13 +426,16 @@ describe("Tinytown's command forms", () => {
     }
   });
 
-  test('mcp-stdio and mcp-http say they are not available and exit 2', async () => {
-    for (const args of [['mcp-stdio'], ['mcp-http', '-b', '127.0.0.1', '-p', '9999']]) {
+  test('mcp-stdio and mcp-http are commands of the table; global flags before them reach them', async () => {
+    for (const args of [['mcp-stdio', '--help'], ['-v', 'mcp-http', '-h']]) {
       const r = await run(args);
-      assert.equal(r.code, 2, args.join(' '));
-      assert.match(r.stderr, new RegExp(`^townhall: ${args[0]} is not available in this version`));
-      assert.equal(r.stdout, '');
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, /townhall mcp-stdio/);
     }
+    const bad = await run(['-t', tempDir(), 'mcp-http', '--nope']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--nope/);
+    assert.doesNotMatch(bad.stderr, /option '-t'/, 'the global -t arrived as --town');
   });
 
   test('an unknown command exits 2 naming the commands; rest takes no second command', async () => {
