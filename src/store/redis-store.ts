@@ -1,0 +1,249 @@
+// A Store shared by several Townhall processes through Redis
+// (docs/design/redis-store.md). Each process keeps the town in memory and
+// commits optimistically to the town's log in Redis:
+//
+//   transact: run the function on the local copy at version V -> ops;
+//             append them with the commit script only if Redis is still at V;
+//             else catch up from the log and run the function again.
+//   read:     wait until Redis's current version (fetched after the read
+//             started) is applied locally, then run the function.
+//
+// One lane per process serialises commits and catch-ups, so the local copy
+// is always the state after some prefix of the log. A transaction resolves
+// only once the commit script replied, i.e. (with appendfsync always) once
+// the entry is on Redis's disk.
+//
+// Safety: Redis errors become StoreUnavailableError (503 + Retry-After) with
+// error codes only; a commit whose reply was lost is never re-sent and never
+// applied locally (the next catch-up applies it if it did commit).
+import type { Redis } from 'ioredis';
+import { checkRedisServer, connectRedis, createRedisClient, DEFAULT_COMMAND_TIMEOUT_MS, describeRedisError, runScript } from './redis-connection.js';
+import { townKeys } from './redis-keys.js';
+import { encodeOps, encodeSnapshot } from './redis-log-codec.js';
+import { createReplicaCopy } from './redis-replica.js';
+import { COMMIT_SCRIPT, SNAPSHOT_SCRIPT } from './redis-scripts.js';
+import { StoreUnavailableError } from './store-errors.js';
+import type { ReadTx, RecordChange, Store, WriteTx } from './store.js';
+
+export interface RedisStoreOptions {
+  url: string;
+  keyPrefix: string;
+  town: string;
+  logger: { warn(msg: string): void; info?(msg: string): void };
+  commandTimeoutMs?: number;
+  /** Write a snapshot and trim the log every this many versions. Default 1000. */
+  snapshotEvery?: number;
+  /** Give up on a transaction that lost this many races in a row. Default 64. */
+  maxAttempts?: number;
+}
+
+export interface RedisStoreStats {
+  commits: number;
+  /** Commits refused because another replica committed first (each one re-ran its function). */
+  conflicts: number;
+  /** Log entries from other replicas applied here. */
+  remoteApplied: number;
+  snapshots: number;
+}
+
+export interface RedisStore extends Store {
+  /** False while Redis is unreachable, after a fatal error, or once closing: readiness reports it. */
+  healthy(): boolean;
+  stats(): RedisStoreStats;
+  /** The command connection, for the shared failure limiter. */
+  readonly client: Redis;
+}
+
+export async function openRedisStore(options: RedisStoreOptions): Promise<RedisStore> {
+  const { url, logger } = options;
+  const keys = townKeys(options.keyPrefix, options.town);
+  const timeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const snapshotEvery = options.snapshotEvery ?? 1000;
+  const maxAttempts = options.maxAttempts ?? 64;
+  const client = createRedisClient(url, timeout, logger, 'command');
+  await connectRedis(client, url);
+  const subscriber = createRedisClient(url, timeout, logger, 'subscriber');
+  try {
+    await checkRedisServer(client, url, logger);
+    await connectRedis(subscriber, url);
+  } catch (err) {
+    client.disconnect();
+    subscriber.disconnect();
+    throw err;
+  }
+  const copy = createReplicaCopy(client, keys, logger);
+  await copy.reload().catch((err: unknown) => {
+    client.disconnect();
+    subscriber.disconnect();
+    throw toStoreError(err, 'loading the town');
+  });
+
+  const stats: RedisStoreStats = { commits: 0, conflicts: 0, remoteApplied: 0, snapshots: 0 };
+  const listeners = new Set<(changes: readonly RecordChange[] | 'reset') => void>();
+  let lane: Promise<unknown> = Promise.resolve();
+  let failed: StoreUnavailableError | undefined;
+  let closing: Promise<void> | undefined;
+
+  /** Runs `task` after every task queued before it; the lane survives a failed task. */
+  function enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = lane.then(task, task);
+    lane = run.catch(() => undefined);
+    return run;
+  }
+
+  function refusal(): StoreUnavailableError | undefined {
+    if (closing !== undefined) return new StoreUnavailableError('closed', 'the store is closed');
+    return failed;
+  }
+
+  function toStoreError(err: unknown, what: string): Error {
+    if (err instanceof StoreUnavailableError) {
+      if (err.reason === 'failed' && failed === undefined) {
+        failed = err;
+        logger.warn(err.message);
+      }
+      return err;
+    }
+    return new StoreUnavailableError('unreachable', `Redis did not answer while ${what} (${describeRedisError(err)})`);
+  }
+
+  /** Errors of a Redis call become StoreUnavailableErrors; the caller's own errors never pass here. */
+  function redisCall<T>(what: string, call: Promise<T>): Promise<T> {
+    return call.catch((err: unknown) => {
+      throw toStoreError(err, what);
+    });
+  }
+
+  async function catchUpLocked(): Promise<void> {
+    const before = copy.logVersion;
+    const changes = await copy.catchUp();
+    if (changes === null) return;
+    if (changes !== 'reset') stats.remoteApplied += copy.logVersion - before;
+    for (const listener of listeners) {
+      try {
+        listener(changes);
+      } catch (err) {
+        logger.warn(`a store change listener threw (${err instanceof Error ? err.name : 'error'})`);
+      }
+    }
+  }
+
+  // The version Redis holds, read by a GET sent after the caller started:
+  // callers arriving while one GET is in flight share the next one.
+  let inflight: Promise<number> | null = null;
+  let next: Promise<number> | null = null;
+  function freshVersion(): Promise<number> {
+    if (inflight === null) {
+      inflight = client.get(keys.version).then((v) => Number(v ?? '0')).finally(() => {
+        inflight = null;
+      });
+      return inflight;
+    }
+    next ??= inflight.then(
+      () => undefined,
+      () => undefined,
+    ).then(() => {
+      next = null;
+      return freshVersion();
+    });
+    return next;
+  }
+
+  async function barrier(): Promise<void> {
+    const remote = await freshVersion();
+    if (remote !== copy.logVersion) await enqueue(catchUpLocked);
+  }
+
+  async function commit<T>(fn: (tx: WriteTx) => T): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const refused = refusal();
+      if (refused !== undefined) throw refused;
+      const base = copy.logVersion;
+      const { result, ops } = copy.state.run(fn);
+      if (ops.length === 0) {
+        if ((await redisCall('reading', freshVersion())) === base) return result;
+      } else {
+        const script = runScript(client, COMMIT_SCRIPT, [keys.version, keys.log], [base, encodeOps(ops), keys.changed]);
+        const reply = (await redisCall('committing', script)) as [number, number];
+        if (reply[0] === 1) {
+          copy.applyOwn(ops, reply[1]);
+          stats.commits++;
+          if (reply[1] % snapshotEvery === 0) void enqueue(writeSnapshot);
+          return result;
+        }
+        stats.conflicts++;
+      }
+      if (attempt >= maxAttempts) {
+        throw new StoreUnavailableError('unreachable', `a transaction lost ${attempt} races with other replicas in a row`);
+      }
+      await redisCall('catching up', catchUpLocked());
+    }
+  }
+
+  async function writeSnapshot(): Promise<void> {
+    try {
+      const version = copy.logVersion;
+      const stored = await runScript(client, SNAPSHOT_SCRIPT, [keys.snapshot, keys.snapshotVersion, keys.log], [version, encodeSnapshot(version, copy.state), snapshotEvery]);
+      if (stored === 1) stats.snapshots++;
+    } catch (err) {
+      logger.warn(`writing the Redis snapshot failed (${describeRedisError(err)}); the log keeps growing until the next one`);
+    }
+  }
+
+  await subscriber.subscribe(keys.changed).catch((err: unknown) => {
+    client.disconnect();
+    subscriber.disconnect();
+    throw toStoreError(err, 'subscribing');
+  });
+  let catchUpQueued = false;
+  subscriber.on('message', (_channel: string, payload: string) => {
+    if (catchUpQueued || closing !== undefined || failed !== undefined || !(Number(payload) > copy.logVersion)) return;
+    catchUpQueued = true;
+    void enqueue(async () => {
+      catchUpQueued = false;
+      if (failed === undefined && closing === undefined) await catchUpLocked();
+    }).catch((err: unknown) => toStoreError(err, 'catching up'));
+  });
+  // After an outage the copy may be behind: catch up as soon as Redis is back, so waiters wake.
+  subscriber.on('ready', () => {
+    if (closing === undefined) void enqueue(catchUpLocked).catch((err: unknown) => toStoreError(err, 'catching up'));
+  });
+
+  return {
+    client,
+    transact<T>(fn: (tx: WriteTx) => T): Promise<T> {
+      const refused = refusal();
+      if (refused !== undefined) return Promise.reject(refused);
+      return enqueue(() => commit(fn));
+    },
+    async read<T>(fn: (tx: ReadTx) => T): Promise<T> {
+      const refused = refusal();
+      if (refused !== undefined) throw refused;
+      // Transactions this process queued before the read come first (session order).
+      await lane;
+      try {
+        await barrier();
+      } catch (err) {
+        throw toStoreError(err, 'reading');
+      }
+      return fn(copy.state.view);
+    },
+    version: () => copy.changeCount,
+    healthy: () => refusal() === undefined && client.status === 'ready',
+    stats: () => ({ ...stats }),
+    onRemoteChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close(): Promise<void> {
+      closing ??= (async () => {
+        await lane;
+        await Promise.allSettled([client.quit(), subscriber.quit()]);
+        client.disconnect();
+        subscriber.disconnect();
+      })();
+      return closing;
+    },
+  };
+}
+
