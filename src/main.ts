@@ -14,7 +14,7 @@ import { createPipeline } from './http/pipeline.js';
 import { buildRouteTable } from './http/route-table.js';
 import { createRouter } from './http/router.js';
 import { startHttpServer } from './http/server.js';
-import { openJournalStore } from './store/journal-store.js';
+import { openConfiguredStore } from './store/open-store.js';
 import { withTransactionHooks } from './store/transaction-hook.js';
 import { createTown } from './town/town.js';
 import { VERSION } from './version.js';
@@ -41,12 +41,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
   const logger = createServerLogger(config.log.format, config.verbose, io.log, clock);
   for (const w of warnings) logger.warn(w);
   const metrics = createMetrics(clock, startedAt);
-  const store = await openJournalStore({
-    dir: config.store.path,
-    durability: config.store.durability,
-    compactAfterBytes: config.store.compactAfterBytes,
-    logger,
-  });
+  const { store, description: storeDescription } = await openConfiguredStore(config.store, config.town.name, logger);
   try {
     const { auth } = config;
     const verifier =
@@ -85,7 +80,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
     purge.unref();
     logger.info(
       `listening on http://${server.address.includes(':') ? `[${server.address}]` : server.address}:${server.port} ` +
-        `(town "${config.town.name}", auth mode ${auth.mode}, ${auth.keys.length} key(s), store ${config.store.path}, durability ${config.store.durability})`,
+        `(town "${config.town.name}", auth mode ${auth.mode}, ${auth.keys.length} key(s), ${storeDescription})`,
     );
     let closing: Promise<void> | null = null;
     return {

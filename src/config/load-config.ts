@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { checkKeys, readKeyList, type RawKey } from './api-key-config.js';
 import { ConfigError, DEFAULTS, isLoopback, type AuthMode, type Config, type Durability, type LogFormat } from './config.js';
+import { readRedisSettings } from './store-config.js';
 import { checkKnownKeys, isTable, read, readTomlFile, type TomlTable } from './toml-file.js';
 
 export interface ConfigFlags {
@@ -145,6 +146,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
       path: storePath,
       durability,
       compactAfterBytes: read.integer(storeT, 'compact_after_bytes', '[townhall.store]', 4096, 2 ** 40) ?? DEFAULTS.compactAfterBytes,
+      ...readRedisSettings(file, storeT, env, townName),
     },
     town: {
       name: townName,

@@ -19,7 +19,7 @@ export const KNOWN_KEYS = {
   ],
   'townhall.auth.keys': ['id', 'hash', 'scopes', 'expires_at', 'disabled'],
   'townhall.log': ['format'],
-  'townhall.store': ['path', 'durability', 'compact_after_bytes'],
+  'townhall.store': ['path', 'durability', 'compact_after_bytes', 'backend', 'redis_url', 'key_prefix'],
 } as const;
 
 export type TableName = keyof typeof KNOWN_KEYS;

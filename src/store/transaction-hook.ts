@@ -20,7 +20,7 @@ export function runWithTransactionHook<T>(hook: TransactionHook, fn: () => Promi
 
 /** The store as the town sees it: transactions honour a hook set by the caller's context. */
 export function withTransactionHooks(store: Store): Store {
-  return {
+  const view: Store = {
     read: (fn) => store.read(fn),
     close: () => store.close(),
     version: () => store.version(),
@@ -35,4 +35,6 @@ export function withTransactionHooks(store: Store): Store {
       });
     },
   };
+  if (store.onRemoteChange !== undefined) view.onRemoteChange = (listener) => store.onRemoteChange!(listener);
+  return view;
 }
