@@ -4,6 +4,7 @@ import { createApiKeyVerifier } from './auth/api-keys.js';
 import { createArgon2Gate } from './auth/argon2-gate.js';
 import { createAuthenticator } from './auth/authenticate.js';
 import { createFailureLimiter } from './auth/failure-limiter.js';
+import { createRedisFailureLimiter, redisLimiterKeys, type SharedFailureLimiter } from './auth/redis-failure-limiter.js';
 import { createAuditLogger } from './audit/audit-logger.js';
 import { createServerLogger, type ServerLogger } from './audit/server-logger.js';
 import type { Clock } from './clock.js';
@@ -41,7 +42,8 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
   const logger = createServerLogger(config.log.format, config.verbose, io.log, clock);
   for (const w of warnings) logger.warn(w);
   const metrics = createMetrics(clock, startedAt);
-  const { store, description: storeDescription } = await openConfiguredStore(config.store, config.town.name, logger);
+  const { store, redis, description: storeDescription } = await openConfiguredStore(config.store, config.town.name, logger);
+  let sharedLimiter: SharedFailureLimiter | null = null;
   try {
     const { auth } = config;
     const verifier =
@@ -55,7 +57,10 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
             onCacheHit: () => metrics.recordCacheHit(),
           })
         : null;
-    const authenticator = createAuthenticator(auth.mode, verifier, createFailureLimiter(auth.maxFailedAttemptsPerMinute, clock));
+    const localLimiter = createFailureLimiter(auth.maxFailedAttemptsPerMinute, clock);
+    // With Redis, failed attempts count across every replica of the town.
+    sharedLimiter = redis === null ? null : await createRedisFailureLimiter({ ...redisLimiterKeys(config.store.keyPrefix, config.town.name), client: redis.client, maxPerMinute: auth.maxFailedAttemptsPerMinute, clock, local: localLimiter });
+    const authenticator = createAuthenticator(auth.mode, verifier, sharedLimiter ?? localLimiter);
     // The town writes through the hook-aware view so idempotency records commit with what they describe.
     const town = createTown({ store: withTransactionHooks(store), clock, config: config.town });
     let ready = false;
@@ -92,12 +97,14 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
           ready = false;
           clearInterval(purge);
           await server.close(graceMs);
+          await sharedLimiter?.close();
           await store.close();
         })();
         return closing;
       },
     };
   } catch (err) {
+    await sharedLimiter?.close();
     await store.close();
     throw err;
   }
