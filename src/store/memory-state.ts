@@ -56,6 +56,7 @@ export function createMemoryState(): MemoryState {
     get: <T>(collection: Collection, id: string) => table(collection).get(id) as T | undefined,
     list: <T>(collection: Collection) => Array.from(table(collection).values()) as T[],
     count: (collection: Collection) => table(collection).size,
+    ids: (collection: Collection) => Array.from(table(collection).keys()),
   };
 
   function run<T>(fn: (tx: WriteTx) => T): { result: T; ops: StoreOp[] } {
@@ -87,6 +88,19 @@ export function createMemoryState(): MemoryState {
         }
         for (const p of own.values()) if (p.fresh && p.value !== undefined) out.push(p.value);
         return out as V[];
+      },
+      ids(collection: Collection): string[] {
+        live();
+        const base = table(collection);
+        const own = layer(collection);
+        if (own === undefined) return Array.from(base.keys());
+        const out: string[] = [];
+        for (const id of base.keys()) {
+          const p = own.get(id);
+          if (p === undefined || (p.value !== undefined && !p.fresh)) out.push(id);
+        }
+        for (const [id, p] of own) if (p.fresh && p.value !== undefined) out.push(id);
+        return out;
       },
       count(collection: Collection): number {
         live();

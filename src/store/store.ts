@@ -24,6 +24,8 @@ export interface ReadTx {
   /** Every record of a collection, in insertion order (an update keeps its place). */
   list<T = unknown>(collection: Collection): T[];
   count(collection: Collection): number;
+  /** The ids of a collection, in the order `list` returns their records (export, tools). */
+  ids(collection: Collection): string[];
 }
 
 export interface WriteTx extends ReadTx {
