@@ -2,14 +2,15 @@
 // (docs/design/redis-store.md). Each process keeps the town in memory and
 // commits optimistically to the town's log in Redis:
 //
-//   transact: run the function on the local copy at version V -> ops;
+//   transact: run the queued functions on the local copy at version V -> ops;
 //             append them with the commit script only if Redis is still at V;
-//             else catch up from the log and run the function again.
+//             else catch up from the log and run the functions again.
 //   read:     wait until Redis's current version (fetched after the read
 //             started) is applied locally, then run the function.
 //
 // One lane per process serialises commits and catch-ups, so the local copy
-// is always the state after some prefix of the log. A transaction resolves
+// is always the state after some prefix of the log. Transactions queued while
+// a commit is in flight form the next batch: one log entry, one script call. A transaction resolves
 // only once the commit script replied, i.e. (with appendfsync always) once
 // the entry is on Redis's disk.
 //
@@ -23,7 +24,17 @@ import { encodeOps, encodeSnapshot } from './redis-log-codec.js';
 import { createReplicaCopy } from './redis-replica.js';
 import { COMMIT_SCRIPT, SNAPSHOT_SCRIPT } from './redis-scripts.js';
 import { StoreUnavailableError } from './store-errors.js';
+import type { BatchOutcome } from './memory-state.js';
 import type { ReadTx, RecordChange, Store, WriteTx } from './store.js';
+
+/** The most transactions one log entry holds. */
+const MAX_BATCH = 256;
+
+interface Job {
+  fn: (tx: WriteTx) => unknown;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
 
 export interface RedisStoreOptions {
   url: string;
@@ -38,7 +49,10 @@ export interface RedisStoreOptions {
 }
 
 export interface RedisStoreStats {
+  /** Log entries this replica appended (each holds a batch of transactions). */
   commits: number;
+  /** Transactions in those entries. */
+  transactions: number;
   /** Commits refused because another replica committed first (each one re-ran its function). */
   conflicts: number;
   /** Log entries from other replicas applied here. */
@@ -78,7 +92,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     throw toStoreError(err, 'loading the town');
   });
 
-  const stats: RedisStoreStats = { commits: 0, conflicts: 0, remoteApplied: 0, snapshots: 0 };
+  const stats: RedisStoreStats = { commits: 0, transactions: 0, conflicts: 0, remoteApplied: 0, snapshots: 0 };
   const listeners = new Set<(changes: readonly RecordChange[] | 'reset') => void>();
   let lane: Promise<unknown> = Promise.resolve();
   let failed: StoreUnavailableError | undefined;
@@ -154,27 +168,60 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     if (remote !== copy.logVersion) await enqueue(catchUpLocked);
   }
 
-  async function commit<T>(fn: (tx: WriteTx) => T): Promise<T> {
+  // Group commit: transactions queue here; the drain loop takes everything
+  // queued (up to MAX_BATCH) and commits it as one log entry with one script
+  // call, so under load one Redis round trip and fsync covers many writes.
+  const queue: Job[] = [];
+  let draining = false;
+  let lastJob: Promise<unknown> = Promise.resolve();
+
+  function submit<T>(fn: (tx: WriteTx) => T): Promise<T> {
+    const done = new Promise<T>((resolve, reject) => {
+      queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+    });
+    lastJob = done.catch(() => undefined);
+    if (!draining) {
+      draining = true;
+      void enqueue(drain);
+    }
+    return done;
+  }
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue.splice(0, MAX_BATCH);
+      try {
+        const outcomes = await commitBatch(batch.map((job) => job.fn));
+        outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]!.resolve(outcome.result) : batch[i]!.reject(outcome.error)));
+      } catch (err) {
+        for (const job of batch) job.reject(err);
+      }
+    }
+    draining = false;
+  }
+
+  async function commitBatch(fns: ((tx: WriteTx) => unknown)[]): Promise<BatchOutcome<unknown>[]> {
     for (let attempt = 1; ; attempt++) {
       const refused = refusal();
       if (refused !== undefined) throw refused;
       const base = copy.logVersion;
-      const { result, ops } = copy.state.run(fn);
+      const { outcomes, ops } = copy.state.runBatch(fns);
       if (ops.length === 0) {
-        if ((await redisCall('reading', freshVersion())) === base) return result;
+        if ((await redisCall('reading', freshVersion())) === base) return outcomes;
       } else {
         const script = runScript(client, COMMIT_SCRIPT, [keys.version, keys.log], [base, encodeOps(ops), keys.changed]);
         const reply = (await redisCall('committing', script)) as [number, number];
         if (reply[0] === 1) {
           copy.applyOwn(ops, reply[1]);
           stats.commits++;
+          stats.transactions += fns.length;
           if (reply[1] % snapshotEvery === 0) void enqueue(writeSnapshot);
-          return result;
+          return outcomes;
         }
         stats.conflicts++;
       }
       if (attempt >= maxAttempts) {
-        throw new StoreUnavailableError('unreachable', `a transaction lost ${attempt} races with other replicas in a row`);
+        throw new StoreUnavailableError('unreachable', `a commit lost ${attempt} races with other replicas in a row`);
       }
       await redisCall('catching up', catchUpLocked());
     }
@@ -214,13 +261,13 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     transact<T>(fn: (tx: WriteTx) => T): Promise<T> {
       const refused = refusal();
       if (refused !== undefined) return Promise.reject(refused);
-      return enqueue(() => commit(fn));
+      return submit(fn);
     },
     async read<T>(fn: (tx: ReadTx) => T): Promise<T> {
       const refused = refusal();
       if (refused !== undefined) throw refused;
       // Transactions this process queued before the read come first (session order).
-      await lane;
+      await lastJob;
       try {
         await barrier();
       } catch (err) {
@@ -238,6 +285,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     close(): Promise<void> {
       closing ??= (async () => {
         await lane;
+        logger.info?.(`redis store closing: ${stats.transactions} transactions in ${stats.commits} commits, ${stats.conflicts} lost races re-run, ${stats.remoteApplied} remote entries applied, ${stats.snapshots} snapshots`);
         await Promise.allSettled([client.quit(), subscriber.quit()]);
         client.disconnect();
         subscriber.disconnect();
