@@ -17,6 +17,9 @@ import type { RecordChange } from './store.js';
 
 const PAGE = 500;
 
+/** A stream entry as Redis returns it: id `<version>-0`, fields ["ops", json]. */
+export type LogEntry = [id: string, fields: string[]];
+
 export interface ReplicaCopy {
   readonly state: MemoryState;
   /** The log version the state reflects. */
@@ -27,6 +30,11 @@ export interface ReplicaCopy {
   applyOwn(ops: readonly StoreOp[], version: number): void;
   /** Read and apply the log after our version; returns what changed (null: nothing). */
   catchUp(): Promise<readonly RecordChange[] | 'reset' | null>;
+  /**
+   * Apply log entries already fetched (a lost commit's reply); null when they
+   * do not continue our version, so the caller must catch up instead.
+   */
+  applyEntries(entries: readonly LogEntry[]): RecordChange[] | null;
   /** Replace the state with the snapshot plus the log after it. */
   reload(): Promise<void>;
 }
@@ -74,7 +82,21 @@ export function createReplicaCopy(client: Redis, keys: TownKeys, logger: { warn(
     changeCount++;
   }
 
+  function applyEntries(entries: readonly LogEntry[]): RecordChange[] | null {
+    const changes: RecordChange[] = [];
+    for (const [id, fields] of entries) {
+      const entry = decodeEntry(id, fields);
+      if (entry.version !== logVersion + 1) return changes.length === 0 ? null : changes;
+      state.apply(entry.ops);
+      logVersion = entry.version;
+      changeCount++;
+      for (const op of entry.ops) changes.push({ collection: op.collection, id: op.id, value: op.kind === 'put' ? op.value : undefined });
+    }
+    return changes;
+  }
+
   return {
+    applyEntries,
     get state() {
       return state;
     },
@@ -93,7 +115,7 @@ export function createReplicaCopy(client: Redis, keys: TownKeys, logger: { warn(
     async catchUp() {
       const changes: RecordChange[] = [];
       for (;;) {
-        const entries = (await client.xrange(keys.log, String(logVersion + 1), '+', 'COUNT', PAGE)) as [string, string[]][];
+        const entries = (await client.xrange(keys.log, String(logVersion + 1), '+', 'COUNT', PAGE)) as LogEntry[];
         if (entries.length === 0) {
           // Nothing after us in the log: either up to date, or Redis is behind us (it lost data).
           const remote = Number((await client.get(keys.version)) ?? '0');
@@ -102,18 +124,13 @@ export function createReplicaCopy(client: Redis, keys: TownKeys, logger: { warn(
           await reload();
           return 'reset';
         }
-        for (const [id, fields] of entries) {
-          const entry = decodeEntry(id, fields);
-          if (entry.version !== logVersion + 1) {
-            // Trimmed past us (we were far behind): start over from the snapshot.
-            await reload();
-            return 'reset';
-          }
-          state.apply(entry.ops);
-          logVersion = entry.version;
-          changeCount++;
-          for (const op of entry.ops) changes.push({ collection: op.collection, id: op.id, value: op.kind === 'put' ? op.value : undefined });
+        const applied = applyEntries(entries);
+        if (applied === null) {
+          // Trimmed past us (we were far behind): start over from the snapshot.
+          await reload();
+          return 'reset';
         }
+        changes.push(...applied);
         if (entries.length < PAGE) return changes;
       }
     },

@@ -3,13 +3,18 @@
 // All keys a script touches are passed in KEYS and share the town's hash tag.
 
 /**
- * KEYS: version, log. ARGV: expected version, ops JSON, changed channel.
- * Returns {1, new version} when appended, {0, current version} when another
- * commit got there first.
+ * KEYS: version, log. ARGV: expected version, ops JSON, changed channel,
+ * entries to return on a conflict. Returns {1, new version} when appended;
+ * {0, current version, entries after the expected version (at most ARGV[4])}
+ * when another commit got there first, so the loser catches up without
+ * another round trip.
  */
 export const COMMIT_SCRIPT = `
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if current ~= tonumber(ARGV[1]) then return {0, current} end
+if current ~= tonumber(ARGV[1]) then
+  if current < tonumber(ARGV[1]) then return {0, current, {}} end
+  return {0, current, redis.call('XRANGE', KEYS[2], (tonumber(ARGV[1]) + 1) .. '-0', '+', 'COUNT', ARGV[4])}
+end
 local nextv = current + 1
 redis.call('XADD', KEYS[2], nextv .. '-0', 'ops', ARGV[2])
 redis.call('SET', KEYS[1], nextv)

@@ -21,11 +21,14 @@ import type { Redis } from 'ioredis';
 import { checkRedisServer, connectRedis, createRedisClient, DEFAULT_COMMAND_TIMEOUT_MS, describeRedisError, runScript } from './redis-connection.js';
 import { townKeys } from './redis-keys.js';
 import { encodeOps, encodeSnapshot } from './redis-log-codec.js';
-import { createReplicaCopy } from './redis-replica.js';
+import { createReplicaCopy, type LogEntry } from './redis-replica.js';
 import { COMMIT_SCRIPT, SNAPSHOT_SCRIPT } from './redis-scripts.js';
 import { StoreUnavailableError } from './store-errors.js';
 import type { BatchOutcome } from './memory-state.js';
 import type { ReadTx, RecordChange, Store, WriteTx } from './store.js';
+
+/** Log entries a lost commit gets back with the refusal (more: a normal catch-up). */
+const CONFLICT_ENTRIES = 64;
 
 /** The most transactions one log entry holds. */
 const MAX_BATCH = 256;
@@ -130,7 +133,10 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
 
   async function catchUpLocked(): Promise<void> {
     const before = copy.logVersion;
-    const changes = await copy.catchUp();
+    report(await copy.catchUp(), before);
+  }
+
+  function report(changes: readonly RecordChange[] | 'reset' | null, before: number): void {
     if (changes === null) return;
     if (changes !== 'reset') stats.remoteApplied += copy.logVersion - before;
     for (const listener of listeners) {
@@ -209,8 +215,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       if (ops.length === 0) {
         if ((await redisCall('reading', freshVersion())) === base) return outcomes;
       } else {
-        const script = runScript(client, COMMIT_SCRIPT, [keys.version, keys.log], [base, encodeOps(ops), keys.changed]);
-        const reply = (await redisCall('committing', script)) as [number, number];
+        const script = runScript(client, COMMIT_SCRIPT, [keys.version, keys.log], [base, encodeOps(ops), keys.changed, CONFLICT_ENTRIES]);
+        const reply = (await redisCall('committing', script)) as [number, number, LogEntry[]?];
         if (reply[0] === 1) {
           copy.applyOwn(ops, reply[1]);
           stats.commits++;
@@ -219,6 +225,14 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
           return outcomes;
         }
         stats.conflicts++;
+        // The reply carries what we missed: usually no second round trip is needed.
+        const missed = reply[2] ?? [];
+        const applied = copy.applyEntries(missed);
+        if (applied !== null) report(applied, base);
+        if (applied !== null && copy.logVersion === reply[1]) {
+          if (attempt >= maxAttempts) throw new StoreUnavailableError('unreachable', `a commit lost ${attempt} races with other replicas in a row`);
+          continue;
+        }
       }
       if (attempt >= maxAttempts) {
         throw new StoreUnavailableError('unreachable', `a commit lost ${attempt} races with other replicas in a row`);
