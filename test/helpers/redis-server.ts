@@ -16,6 +16,9 @@ export interface TestRedis {
   stop(crash?: boolean): Promise<void>;
   /** Start again on the same port and directory (AOF replays). */
   start(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a Redis that hangs without closing its connections. */
+  pause(): void;
+  resume(): void;
   /** Stop for good and remove the directory. */
   cleanup(): Promise<void>;
 }
@@ -85,7 +88,10 @@ export async function startTestRedis(options: TestRedisOptions = {}): Promise<Te
     dir,
     stop,
     start,
+    pause: () => void (child as ChildProcess | null)?.kill('SIGSTOP'),
+    resume: () => void (child as ChildProcess | null)?.kill('SIGCONT'),
     async cleanup() {
+      (child as ChildProcess | null)?.kill('SIGCONT');
       await stop(true);
       await rm(dir, { recursive: true, force: true });
     },

@@ -152,6 +152,33 @@ if (skip !== false) {
       }
     });
 
+    test('a hung Redis (SIGSTOP) fails calls at the command timeout, and the store recovers after SIGCONT', async () => {
+      const r = await startTestRedis();
+      try {
+        const s = await openRedisStore({ url: r.url, keyPrefix: 'test', town: 'hung', logger: quiet, commandTimeoutMs: 300 });
+        try {
+          await s.transact((tx) => tx.put('tasks', 'before', { id: 'before' }));
+          r.pause();
+          const write = s.transact((tx) => tx.put('tasks', 'maybe', { id: 'maybe' }));
+          const read = s.read((tx) => tx.count('tasks'));
+          await assert.rejects(write, StoreUnavailableError);
+          await assert.rejects(read, StoreUnavailableError);
+          r.resume();
+          // The timed-out commit may or may not have been applied by Redis; either way every replica agrees.
+          await s.transact((tx) => tx.put('tasks', 'after', { id: 'after' }));
+          const ids = await s.read((tx) => tx.ids('tasks'));
+          assert.ok(ids[0] === 'before' && ids.at(-1) === 'after' && ids.length <= 3, ids.join(','));
+          const other = await openRedisStore({ url: r.url, keyPrefix: 'test', town: 'hung', logger: quiet });
+          assert.deepEqual(await other.read((tx) => tx.ids('tasks')), ids);
+          await other.close();
+        } finally {
+          await s.close();
+        }
+      } finally {
+        await r.cleanup();
+      }
+    });
+
     test('a password in the URL works and never reaches a log line', async () => {
       const r = await startTestRedis({ args: ['--requirepass', 'pw-7f3a9c'] });
       const lines: string[] = [];
