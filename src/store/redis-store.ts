@@ -193,17 +193,18 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     return done;
   }
 
+  // One batch per lane turn: catch-ups that reads queued meanwhile run between
+  // batches instead of waiting for a sustained stream of writes to stop.
   async function drain(): Promise<void> {
-    while (queue.length > 0) {
-      const batch = queue.splice(0, MAX_BATCH);
-      try {
-        const outcomes = await commitBatch(batch.map((job) => job.fn));
-        outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]!.resolve(outcome.result) : batch[i]!.reject(outcome.error)));
-      } catch (err) {
-        for (const job of batch) job.reject(err);
-      }
+    const batch = queue.splice(0, MAX_BATCH);
+    try {
+      const outcomes = await commitBatch(batch.map((job) => job.fn));
+      outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]!.resolve(outcome.result) : batch[i]!.reject(outcome.error)));
+    } catch (err) {
+      for (const job of batch) job.reject(err);
     }
-    draining = false;
+    if (queue.length > 0) void enqueue(drain);
+    else draining = false;
   }
 
   async function commitBatch(fns: ((tx: WriteTx) => unknown)[]): Promise<BatchOutcome<unknown>[]> {
@@ -298,7 +299,11 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     },
     close(): Promise<void> {
       closing ??= (async () => {
-        await lane;
+        // Drain re-queues itself: wait until the lane stops growing.
+        for (let seen = lane; ; seen = lane) {
+          await seen;
+          if (seen === lane) break;
+        }
         logger.info?.(`redis store closing: ${stats.transactions} transactions in ${stats.commits} commits, ${stats.conflicts} lost races re-run, ${stats.remoteApplied} remote entries applied, ${stats.snapshots} snapshots`);
         await Promise.allSettled([client.quit(), subscriber.quit()]);
         client.disconnect();
