@@ -43,7 +43,11 @@ if (skip !== false) {
           for (const t of tasks) assert.equal(t.state, 'assigned');
           assert.deepEqual(new Set(tasks.map((t) => t.assigned_to)).size, 50, 'fifty different agents hold the fifty items');
         }
-        // Concurrent heartbeats and sends over all replicas all land.
+        // Concurrent completions, heartbeats and sends over all replicas all land.
+        const completed = await Promise.all(items.map((id, i) => replicas[i % 3]!.request('POST', `/v1/tasks/${id}/complete`, { body: { result: `done ${i}` } })));
+        assert.ok(completed.every((r) => r.status === 200), [...new Set(completed.map((r) => r.status))].join(','));
+        const states = (await replicas[1]!.request('GET', '/v1/tasks?limit=500')).json.tasks as { state: string; result: string }[];
+        assert.equal(states.filter((t) => t.state === 'completed').length, 50);
         const writes = await Promise.all(
           agents.slice(0, 60).flatMap((agent, i) => [
             replicas[i % 3]!.request('POST', `/v1/agents/${agent}/heartbeat`, { body: {} }),
