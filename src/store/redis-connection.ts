@@ -85,6 +85,22 @@ export async function checkRedisServer(client: Redis, url: string, logger: Redis
   }
 }
 
+/** The command and subscriber connections of a replica, connected and with the server checked. */
+export async function openRedisConnections(url: string, commandTimeoutMs: number, logger: RedisLogger): Promise<{ client: Redis; subscriber: Redis }> {
+  const client = createRedisClient(url, commandTimeoutMs, logger, 'command');
+  await connectRedis(client, url);
+  const subscriber = createRedisClient(url, commandTimeoutMs, logger, 'subscriber');
+  try {
+    await checkRedisServer(client, url, logger);
+    await connectRedis(subscriber, url);
+  } catch (err) {
+    client.disconnect();
+    subscriber.disconnect();
+    throw err;
+  }
+  return { client, subscriber };
+}
+
 /** A short, secret-free description of a Redis or socket error. */
 export function describeRedisError(err: unknown): string {
   if (typeof err === 'object' && err !== null) {

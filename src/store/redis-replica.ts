@@ -10,7 +10,9 @@
 // 'failed'); messages name the version only, never record contents.
 import type { Redis } from 'ioredis';
 import { createMemoryState, type MemoryState, type StoreOp } from './memory-state.js';
-import { decodeOps, decodeSnapshot } from './redis-log-codec.js';
+import { runScript } from './redis-connection.js';
+import { decodeOps, decodeSnapshot, encodeSnapshot } from './redis-log-codec.js';
+import { SNAPSHOT_SCRIPT } from './redis-scripts.js';
 import type { TownKeys } from './redis-keys.js';
 import { StoreUnavailableError } from './store-errors.js';
 import type { RecordChange } from './store.js';
@@ -37,6 +39,11 @@ export interface ReplicaCopy {
   applyEntries(entries: readonly LogEntry[]): RecordChange[] | null;
   /** Replace the state with the snapshot plus the log after it. */
   reload(): Promise<void>;
+  /**
+   * Store the state as the town's snapshot (if newer than the stored one) and
+   * trim the log to `keep` entries before it; true when stored.
+   */
+  writeSnapshot(keep: number): Promise<boolean>;
 }
 
 export function createReplicaCopy(client: Redis, keys: TownKeys, logger: { warn(msg: string): void }): ReplicaCopy {
@@ -96,6 +103,10 @@ export function createReplicaCopy(client: Redis, keys: TownKeys, logger: { warn(
   }
 
   return {
+    async writeSnapshot(keep) {
+      const stored = await runScript(client, SNAPSHOT_SCRIPT, [keys.snapshot, keys.snapshotVersion, keys.log], [logVersion, encodeSnapshot(logVersion, state), keep]);
+      return stored === 1;
+    },
     applyEntries,
     get state() {
       return state;

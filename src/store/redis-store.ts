@@ -18,11 +18,12 @@
 // error codes only; a commit whose reply was lost is never re-sent and never
 // applied locally (the next catch-up applies it if it did commit).
 import type { Redis } from 'ioredis';
-import { checkRedisServer, connectRedis, createRedisClient, DEFAULT_COMMAND_TIMEOUT_MS, describeRedisError, runScript } from './redis-connection.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS, describeRedisError, openRedisConnections, runScript } from './redis-connection.js';
 import { townKeys } from './redis-keys.js';
-import { encodeOps, encodeSnapshot } from './redis-log-codec.js';
+import { encodeOps } from './redis-log-codec.js';
+import { createFreshValue } from './fresh-value.js';
 import { createReplicaCopy, type LogEntry } from './redis-replica.js';
-import { COMMIT_SCRIPT, SNAPSHOT_SCRIPT } from './redis-scripts.js';
+import { COMMIT_SCRIPT } from './redis-scripts.js';
 import { StoreUnavailableError } from './store-errors.js';
 import type { BatchOutcome } from './memory-state.js';
 import type { ReadTx, RecordChange, Store, WriteTx } from './store.js';
@@ -77,17 +78,12 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
   const timeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const snapshotEvery = options.snapshotEvery ?? 1000;
   const maxAttempts = options.maxAttempts ?? 64;
-  const client = createRedisClient(url, timeout, logger, 'command');
-  await connectRedis(client, url);
-  const subscriber = createRedisClient(url, timeout, logger, 'subscriber');
-  try {
-    await checkRedisServer(client, url, logger);
-    await connectRedis(subscriber, url);
-  } catch (err) {
-    client.disconnect();
-    subscriber.disconnect();
-    throw err;
-  }
+  const { client, subscriber } = await openRedisConnections(url, timeout, logger);
+  const stats: RedisStoreStats = { commits: 0, transactions: 0, conflicts: 0, remoteApplied: 0, snapshots: 0 };
+  const listeners = new Set<(changes: readonly RecordChange[] | 'reset') => void>();
+  let lane: Promise<unknown> = Promise.resolve();
+  let failed: StoreUnavailableError | undefined;
+  let closing: Promise<void> | undefined;
   const copy = createReplicaCopy(client, keys, logger);
   await copy.reload().catch((err: unknown) => {
     client.disconnect();
@@ -95,11 +91,6 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     throw toStoreError(err, 'loading the town');
   });
 
-  const stats: RedisStoreStats = { commits: 0, transactions: 0, conflicts: 0, remoteApplied: 0, snapshots: 0 };
-  const listeners = new Set<(changes: readonly RecordChange[] | 'reset') => void>();
-  let lane: Promise<unknown> = Promise.resolve();
-  let failed: StoreUnavailableError | undefined;
-  let closing: Promise<void> | undefined;
 
   /** Runs `task` after every task queued before it; the lane survives a failed task. */
   function enqueue<T>(task: () => Promise<T>): Promise<T> {
@@ -148,26 +139,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     }
   }
 
-  // The version Redis holds, read by a GET sent after the caller started:
-  // callers arriving while one GET is in flight share the next one.
-  let inflight: Promise<number> | null = null;
-  let next: Promise<number> | null = null;
-  function freshVersion(): Promise<number> {
-    if (inflight === null) {
-      inflight = client.get(keys.version).then((v) => Number(v ?? '0')).finally(() => {
-        inflight = null;
-      });
-      return inflight;
-    }
-    next ??= inflight.then(
-      () => undefined,
-      () => undefined,
-    ).then(() => {
-      next = null;
-      return freshVersion();
-    });
-    return next;
-  }
+  // The version Redis holds, read by a GET sent after the caller started.
+  const freshVersion = createFreshValue(() => client.get(keys.version).then((v) => Number(v ?? '0')));
 
   async function barrier(): Promise<void> {
     const remote = await freshVersion();
@@ -244,9 +217,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
 
   async function writeSnapshot(): Promise<void> {
     try {
-      const version = copy.logVersion;
-      const stored = await runScript(client, SNAPSHOT_SCRIPT, [keys.snapshot, keys.snapshotVersion, keys.log], [version, encodeSnapshot(version, copy.state), snapshotEvery]);
-      if (stored === 1) stats.snapshots++;
+      if (await copy.writeSnapshot(snapshotEvery)) stats.snapshots++;
     } catch (err) {
       logger.warn(`writing the Redis snapshot failed (${describeRedisError(err)}); the log keeps growing until the next one`);
     }
