@@ -97,6 +97,25 @@ if (skip !== false) {
   });
 
   describe('Redis store: failures', () => {
+    test('a malformed log entry stops the replica (503, not healthy) without echoing its contents', async () => {
+      const town = `corrupt-${randomUUID()}`;
+      const warnings: string[] = [];
+      const s = await open(town, { logger: { warn: (m) => void warnings.push(m) } });
+      try {
+        await s.transact((tx) => tx.put('tasks', 'a', { id: 'a' }));
+        await s.client.xadd(`test:{${town}}:log`, '2-0', 'ops', '[["p","tasks","b",{"secret":"cargo-91"}],["x"]]');
+        await s.client.set(`test:{${town}}:version`, '2');
+        const err = await s.read((tx) => tx.count('tasks')).then(() => assert.fail('read succeeded'), (e: unknown) => e);
+        assert.ok(err instanceof StoreUnavailableError && err.reason === 'failed');
+        assert.match(err.message, /log entry 2-0 .* is malformed/);
+        assert.equal(s.healthy(), false);
+        await assert.rejects(s.transact((tx) => tx.put('tasks', 'c', { id: 'c' })), StoreUnavailableError);
+        assert.doesNotMatch([err.message, ...warnings].join('\n'), /cargo-91/);
+      } finally {
+        await s.close();
+      }
+    });
+
     test('an unreachable Redis fails start-up with one line naming the redacted URL', async () => {
       const err = await openRedisStore({ url: 'redis://user:s3cret-pw@127.0.0.1:1', keyPrefix: 'test', town: 'x', logger: quiet, commandTimeoutMs: 500 }).then(
         () => assert.fail('opened'),
