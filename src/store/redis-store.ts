@@ -186,6 +186,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       if (refused !== undefined) throw refused;
       const base = copy.logVersion;
       const { outcomes, ops } = copy.state.runBatch(fns);
+      let caughtUp = false;
       if (ops.length === 0) {
         if ((await redisCall('reading', freshVersion())) === base) return outcomes;
       } else {
@@ -199,19 +200,13 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
           return outcomes;
         }
         stats.conflicts++;
-        // The reply carries what we missed: usually no second round trip is needed.
-        const missed = reply[2] ?? [];
-        const applied = copy.applyEntries(missed);
-        if (applied !== null) report(applied, base);
-        if (applied !== null && copy.logVersion === reply[1]) {
-          if (attempt >= maxAttempts) throw new StoreUnavailableError('unreachable', `a commit lost ${attempt} races with other replicas in a row`);
-          continue;
-        }
+        // The refusal carries what we missed: usually no second round trip is needed.
+        const applied = copy.applyEntries(reply[2] ?? []);
+        if (applied !== null && applied.length > 0) report(applied, base);
+        caughtUp = applied !== null && copy.logVersion === reply[1];
       }
-      if (attempt >= maxAttempts) {
-        throw new StoreUnavailableError('unreachable', `a commit lost ${attempt} races with other replicas in a row`);
-      }
-      await redisCall('catching up', catchUpLocked());
+      if (attempt >= maxAttempts) throw new StoreUnavailableError('unreachable', `a commit lost ${attempt} races with other replicas in a row`);
+      if (!caughtUp) await redisCall('catching up', catchUpLocked());
     }
   }
 
