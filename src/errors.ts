@@ -1,85 +1,70 @@
-// The closed list of error codes Townhall can answer with, and the one table
-// mapping each to an HTTP status and title. Handlers throw `HttpError` with a
-// code; `sendProblem` (src/http/problem.ts) is the only place that renders it.
+// The closed list of error codes an operation can end with, whatever the
+// transport. The town and the operation layer throw `OpError(code)`; each
+// transport maps codes to its own shape in one place (HTTP: status and RFC 7807
+// body in src/http/http-errors.ts; MCP: a tool error in src/mcp/).
 //
 // Security: `detail` must only ever be a string we wrote. Never interpolate a
 // header, a token or an exception message from a library into it.
 
-export const ERROR_TABLE = {
-  // One code for every 401: the client must not learn why (missing, wrong,
-  // expired, disabled); the reason goes to the audit log and metrics only.
-  'auth.unauthorized': { status: 401, title: 'Unauthorized' },
-  'scope.denied': { status: 403, title: 'Forbidden' },
-  'rate.limited': { status: 429, title: 'Too Many Requests' },
-  'auth.busy': { status: 503, title: 'Service Unavailable' },
-  'route.not_found': { status: 404, title: 'Not Found' },
-  'route.method_not_allowed': { status: 405, title: 'Method Not Allowed' },
-  'request.bad_path': { status: 400, title: 'Bad Request' },
-  'request.timeout': { status: 408, title: 'Request Timeout' },
-  'body.too_large': { status: 413, title: 'Payload Too Large' },
-  'body.unsupported_media_type': { status: 415, title: 'Unsupported Media Type' },
-  'body.malformed_json': { status: 400, title: 'Bad Request' },
-  'body.invalid': { status: 422, title: 'Unprocessable Entity' },
-  'query.invalid': { status: 422, title: 'Unprocessable Entity' },
-  'idempotency.mismatch': { status: 422, title: 'Unprocessable Entity' },
-  'town.agent_not_found': { status: 404, title: 'Not Found' },
-  'town.task_not_found': { status: 404, title: 'Not Found' },
-  'town.agent_exists': { status: 409, title: 'Conflict' },
-  'town.agent_state': { status: 409, title: 'Conflict' },
-  'town.task_state': { status: 409, title: 'Conflict' },
-  'town.not_in_backlog': { status: 409, title: 'Conflict' },
-  'server.shutting_down': { status: 503, title: 'Service Unavailable' },
-  'store.unavailable': { status: 503, title: 'Service Unavailable' },
-  'server.internal': { status: 500, title: 'Internal Server Error' },
-} as const satisfies Record<string, { status: number; title: string }>;
+export const ERROR_CODES = [
+  // One code for every failed authentication: the client must not learn why
+  // (missing, wrong, expired, disabled); the reason goes to audit and metrics.
+  'auth.unauthorized',
+  'scope.denied',
+  'rate.limited',
+  'auth.busy',
+  'input.invalid',
+  'idempotency.mismatch',
+  'agent.not_found',
+  'agent.exists',
+  'agent.state_conflict',
+  'agent.limit_reached',
+  'task.not_found',
+  'task.state_conflict',
+  'task.not_in_backlog',
+  'request.timeout',
+  'server.shutting_down',
+  'store.unavailable',
+  'server.internal',
+] as const;
 
-export type ErrorCode = keyof typeof ERROR_TABLE;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** One field-level problem, as a JSON Pointer into the request body or query. */
+/** Codes that are a refusal of the caller (audited as `denied`, not `error`). */
+export const DENIAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['auth.unauthorized', 'scope.denied', 'rate.limited']);
+
+/** One field-level problem, as a JSON Pointer into the operation's input. */
 export interface FieldError {
   pointer: string;
   message: string;
 }
 
-/** Extra members allowed on a problem body; each is built from our own values. */
-export interface ProblemExtras {
+/** Extra members allowed on an error; each is built from our own values. */
+export interface ErrorExtras {
   errors?: FieldError[];
-  /** The missing scope on a 403. */
+  /** The missing scope on a scope denial. */
   required_scope?: string;
-  /** The current state on a 409 for an illegal transition. */
+  /** The current state on an illegal transition. */
   current_state?: string;
-  /** Seconds, for 429 and 503. */
+  /** Seconds, for rate limits and unavailability. */
   retry_after_secs?: number;
-  /** Allowed methods, for 405. */
-  allow?: readonly string[];
 }
 
-export class HttpError extends Error {
+export class OpError extends Error {
   readonly code: ErrorCode;
-  readonly status: number;
   readonly detail: string;
-  readonly extras: ProblemExtras;
+  readonly extras: ErrorExtras;
 
-  constructor(code: ErrorCode, detail: string, extras: ProblemExtras = {}) {
+  constructor(code: ErrorCode, detail: string, extras: ErrorExtras = {}) {
     super(`${code}: ${detail}`);
-    this.name = 'HttpError';
+    this.name = 'OpError';
     this.code = code;
-    this.status = ERROR_TABLE[code].status;
     this.detail = detail;
     this.extras = extras;
   }
 }
 
-/** A 422 for invalid fields, with one `{pointer, message}` per problem. */
-export function invalidBody(errors: FieldError[]): HttpError {
-  return new HttpError('body.invalid', 'The request body has invalid fields.', { errors });
-}
-
-export function invalidQuery(errors: FieldError[]): HttpError {
-  return new HttpError('query.invalid', 'The query string has invalid parameters.', { errors });
-}
-
-/** The problem `type` URI for a code: stable, documented, and never a secret. */
-export function problemType(code: ErrorCode): string {
-  return `https://townhall.dev/problems/${code.replace(/[._]/g, '-')}`;
+/** Invalid input fields, one `{pointer, message}` per problem. */
+export function invalidInput(errors: FieldError[]): OpError {
+  return new OpError('input.invalid', 'The input has invalid fields.', { errors });
 }

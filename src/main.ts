@@ -9,14 +9,16 @@ import { createAuditLogger } from './audit/audit-logger.js';
 import { createServerLogger, type ServerLogger } from './audit/server-logger.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/config.js';
-import { createIdempotency, purgeExpiredIdempotency } from './http/idempotency.js';
+import { HTTP_BINDINGS } from './http/http-bindings.js';
 import { createMetrics } from './http/metrics.js';
 import { createPipeline } from './http/pipeline.js';
 import { buildRouteTable } from './http/route-table.js';
 import { createRouter } from './http/router.js';
 import { startHttpServer } from './http/server.js';
+import { createIdempotency, purgeExpiredIdempotency } from './operations/idempotency.js';
+import { createInvoker } from './operations/invoke.js';
+import { townOperations } from './operations/town-operations.js';
 import { openConfiguredStore } from './store/open-store.js';
-import { withTransactionHooks } from './store/transaction-hook.js';
 import { createTown } from './town/town.js';
 import { VERSION } from './version.js';
 
@@ -61,23 +63,34 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
     // With Redis, failed attempts count across every replica of the town.
     sharedLimiter = redis === null ? null : await createRedisFailureLimiter({ ...redisLimiterKeys(config.store.keyPrefix, config.town.name), client: redis.client, maxPerMinute: auth.maxFailedAttemptsPerMinute, clock, local: localLimiter });
     const authenticator = createAuthenticator(auth.mode, verifier, sharedLimiter ?? localLimiter);
-    // The town writes through the hook-aware view so idempotency records commit with what they describe.
-    const town = createTown({ store: withTransactionHooks(store), clock, config: config.town });
+    const town = createTown({ store, clock, config: config.town });
     let ready = false;
-    const routes = buildRouteTable({ clock, startedAt, version: VERSION, authMode: auth.mode, metrics, isReady: () => ready && store.healthy() }, town);
+    const uptimeSecs = (): number => Math.floor((clock.now() - startedAt) / 1000);
+    const operations = townOperations(town, { version: VERSION, authMode: auth.mode, uptimeSecs });
+    const invoker = createInvoker({ audit: createAuditLogger(config.log.format, io.audit, clock), idempotency: createIdempotency(store, clock) });
+    const routes = buildRouteTable(
+      { clock, startedAt, version: VERSION, authMode: auth.mode, metrics, town, isReady: () => ready && store.healthy() },
+      operations,
+      HTTP_BINDINGS,
+    );
     const pipeline = createPipeline({
       router: createRouter(routes),
       authenticator,
-      audit: createAuditLogger(config.log.format, io.audit, clock),
+      invoker,
       logger,
       metrics,
-      idempotency: createIdempotency(store, clock),
       requestTimeoutMs: config.requestTimeoutMs,
       maxBodyBytes: config.maxBodyBytes,
       trustProxy: config.trustProxy,
       basicPossible: auth.mode === 'api_key' && auth.keys.some((k) => k.named),
     });
-    const server = await startHttpServer(pipeline, { bind: config.bind, port: config.port, requestTimeoutMs: config.requestTimeoutMs });
+    const server = await startHttpServer(pipeline, {
+      bind: config.bind,
+      port: config.port,
+      requestTimeoutMs: config.requestTimeoutMs,
+      headersTimeoutMs: config.headersTimeoutMs,
+      maxConnections: config.maxConnections,
+    });
     ready = true;
     const purge = setInterval(() => {
       purgeExpiredIdempotency(store, clock).catch((err: unknown) => logger.error('purging idempotency records failed', err));

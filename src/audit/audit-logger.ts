@@ -19,9 +19,17 @@ export interface AuditEvent {
   remoteAddr: string;
   /** Why authentication or authorization failed (never a secret). */
   reason?: string;
+  /** The operation's dotted name (`agent.spawn`), when the request named one. */
+  operation?: string;
+  /** How the request arrived. */
+  transport?: 'http' | 'mcp' | 'local';
+  /** The client's own X-Request-Id, when it sent a safe one (`requestId` is always the server's). */
+  clientRequestId?: string;
+  /** Overrides the result derived from the status (an MCP tool error travels in a 200). */
+  result?: AuditResult;
 }
 
-export type AuditResult = 'success' | 'denied' | 'error';
+export type AuditResult = 'success' | 'denied' | 'error' | 'timeout' | 'aborted';
 
 export interface AuditLogger {
   log(event: AuditEvent): void;
@@ -29,6 +37,8 @@ export interface AuditLogger {
 
 export function auditResult(status: number): AuditResult {
   if (status === 401 || status === 403 || status === 429) return 'denied';
+  if (status === 408) return 'timeout';
+  if (status === 499) return 'aborted';
   return status >= 400 ? 'error' : 'success';
 }
 
@@ -36,6 +46,8 @@ const MESSAGES: Record<AuditResult, string> = {
   success: 'operation completed',
   denied: 'operation denied',
   error: 'operation failed',
+  timeout: 'operation timed out',
+  aborted: 'operation aborted',
 };
 
 function q(value: string): string {
@@ -43,7 +55,7 @@ function q(value: string): string {
 }
 
 export function formatAuditLine(event: AuditEvent, format: LogFormat, time: string): string {
-  const result = auditResult(event.status);
+  const result = event.result ?? auditResult(event.status);
   const level = result === 'success' ? 'INFO' : 'WARN';
   const durationMs = Math.round(event.durationMs * 10) / 10;
   if (format === 'json') {
@@ -60,6 +72,9 @@ export function formatAuditLine(event: AuditEvent, format: LogFormat, time: stri
       result,
       duration_ms: durationMs,
       remote_addr: event.remoteAddr,
+      ...(event.clientRequestId === undefined ? {} : { client_request_id: event.clientRequestId }),
+      ...(event.operation === undefined ? {} : { operation: event.operation }),
+      ...(event.transport === undefined ? {} : { transport: event.transport }),
       ...(event.reason === undefined ? {} : { reason: event.reason }),
     });
   }
@@ -67,6 +82,9 @@ export function formatAuditLine(event: AuditEvent, format: LogFormat, time: stri
     `${time} ${level} audit: ${MESSAGES[result]} request_id=${q(event.requestId)} principal=${q(event.principal)} ` +
     `scopes=${q(event.scopes.join(','))} method=${q(event.method)} path=${q(event.path)} status=${event.status} ` +
     `result=${q(result)} duration_ms=${durationMs} remote_addr=${q(event.remoteAddr)}` +
+    (event.clientRequestId === undefined ? '' : ` client_request_id=${q(event.clientRequestId)}`) +
+    (event.operation === undefined ? '' : ` operation=${q(event.operation)}`) +
+    (event.transport === undefined ? '' : ` transport=${q(event.transport)}`) +
     (event.reason === undefined ? '' : ` reason=${q(event.reason)}`)
   );
 }

@@ -2,7 +2,7 @@
 // the configured auth mode. The precise failure reason is returned for the
 // audit log and metrics; the client always sees the same 401.
 import type { IncomingHttpHeaders } from 'node:http';
-import { HttpError } from '../errors.js';
+import { OpError } from '../errors.js';
 import type { AuthMode } from '../config/config.js';
 import type { ApiKeyOutcome, ApiKeyVerifier } from './api-keys.js';
 import { parseCredential } from './credentials.js';
@@ -11,7 +11,7 @@ import type { Principal } from './principal.js';
 
 export type AuthResult =
   | { ok: true; principal: Principal }
-  | { ok: false; error: HttpError; reason: string };
+  | { ok: false; error: OpError; reason: string };
 
 export interface Authenticator {
   /** Synchronous when the answer needs no Argon2 run (mode none, a cached key, a refusal). */
@@ -31,14 +31,14 @@ export function createAuthenticator(mode: AuthMode, verifier: ApiKeyVerifier | n
     authenticate(headers, clientAddress) {
       const credential = parseCredential(headers);
       if (credential.kind === 'none') {
-        return { ok: false, reason: 'missing', error: new HttpError('auth.unauthorized', UNAUTHORIZED_DETAIL) };
+        return { ok: false, reason: 'missing', error: new OpError('auth.unauthorized', UNAUTHORIZED_DETAIL) };
       }
       const retryAfter = limiter.blockedFor(clientAddress);
       if (retryAfter > 0) {
         return {
           ok: false,
           reason: 'rate_limited',
-          error: new HttpError('rate.limited', 'Too many failed authentication attempts; try again later.', { retry_after_secs: retryAfter }),
+          error: new OpError('rate.limited', 'Too many failed authentication attempts; try again later.', { retry_after_secs: retryAfter }),
         };
       }
       const outcome = verifier.verifyApiKey(credential);
@@ -52,10 +52,10 @@ export function createAuthenticator(mode: AuthMode, verifier: ApiKeyVerifier | n
       return {
         ok: false,
         reason: 'busy',
-        error: new HttpError('auth.busy', 'The server is busy verifying credentials; retry shortly.', { retry_after_secs: 1 }),
+        error: new OpError('auth.busy', 'The server is busy verifying credentials; retry shortly.', { retry_after_secs: 1 }),
       };
     }
     limiter.recordFailure(clientAddress);
-    return { ok: false, reason: outcome.reason, error: new HttpError('auth.unauthorized', UNAUTHORIZED_DETAIL) };
+    return { ok: false, reason: outcome.reason, error: new OpError('auth.unauthorized', UNAUTHORIZED_DETAIL) };
   }
 }

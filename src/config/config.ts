@@ -45,6 +45,10 @@ export interface Config {
   bind: string;
   port: number;
   requestTimeoutMs: number;
+  /** Time to receive a request's headers (slow-header attacks); enforced to within a second. */
+  headersTimeoutMs: number;
+  /** Open connections served at once; past it new ones are refused (as nginx's worker_connections). */
+  maxConnections: number;
   maxBodyBytes: number;
   trustProxy: boolean;
   verbose: boolean;
@@ -58,6 +62,8 @@ export const DEFAULTS = {
   bind: '127.0.0.1',
   port: 8787,
   requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  maxConnections: 1024,
   maxBodyBytes: 1024 * 1024,
   verifyCacheTtlSecs: 300,
   maxFailedAttemptsPerMinute: 20,

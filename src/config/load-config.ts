@@ -129,6 +129,8 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
     bind,
     port,
     requestTimeoutMs: read.integer(th, 'request_timeout_ms', '[townhall]', 100, 3_600_000) ?? DEFAULTS.requestTimeoutMs,
+    headersTimeoutMs: read.integer(th, 'headers_timeout_ms', '[townhall]', 100, 600_000) ?? DEFAULTS.headersTimeoutMs,
+    maxConnections: read.integer(th, 'max_connections', '[townhall]', 1, 1_000_000) ?? DEFAULTS.maxConnections,
     maxBodyBytes: read.integer(th, 'max_body_bytes', '[townhall]', 64, 1024 ** 3) ?? DEFAULTS.maxBodyBytes,
     trustProxy: read.boolean(th, 'trust_proxy', '[townhall]') ?? false,
     verbose: flags.verbose ?? false,

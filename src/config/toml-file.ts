@@ -12,7 +12,7 @@ export type TomlTable = Record<string, unknown>;
 
 /** The keys each of our tables accepts; sub-tables are listed as keys too. */
 export const KNOWN_KEYS = {
-  townhall: ['bind', 'port', 'rest_port', 'request_timeout_ms', 'max_body_bytes', 'trust_proxy', 'heartbeat_timeout_secs', 'auth', 'log', 'store'],
+  townhall: ['bind', 'port', 'rest_port', 'request_timeout_ms', 'headers_timeout_ms', 'max_connections', 'max_body_bytes', 'trust_proxy', 'heartbeat_timeout_secs', 'auth', 'log', 'store'],
   'townhall.auth': [
     'mode', 'api_key_hash', 'api_key_scopes', 'api_key_id', 'keys', 'allow_weak_hashes', 'verify_cache_ttl_secs',
     'max_failed_attempts_per_minute', 'argon2_max_concurrency', 'argon2_max_queue',

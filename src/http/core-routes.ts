@@ -1,12 +1,14 @@
-// The server's own routes: health, readiness, metrics, status and the OpenAPI
-// document. Town routes live in town-routes.ts; both go into one route table.
+// The server's own HTTP-only routes: health, readiness, metrics and the
+// OpenAPI document. Everything else is an operation (src/operations/) bound in
+// http-bindings.ts; both go into one route table.
 import type { Clock } from '../clock.js';
 import type { AuthMode } from '../config/config.js';
-import { HttpError } from '../errors.js';
+import { HttpError } from './http-errors.js';
 import type { Gauge, Metrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
-import type { RouteDef } from './route.js';
+import type { RawRoute, RouteDef } from './route.js';
 import type { Town } from '../town/town.js';
+import { record, str, int } from '../operations/schema.js';
 
 /** What the status and metrics routes need from the town. */
 export type TownStatusSource = Pick<Town, 'summary'>;
@@ -23,21 +25,26 @@ export interface CoreRouteDeps {
   isReady: () => boolean;
 }
 
-export function coreRoutes(deps: CoreRouteDeps): RouteDef[] {
+const healthBody = record({ status: str({ enum: ['ok'] }), uptime_secs: int({ minimum: 0 }) });
+const readyBody = record({ status: str({ enum: ['ready'] }) });
+
+export function coreRoutes(deps: CoreRouteDeps): RawRoute[] {
   const uptime = (): number => Math.floor((deps.clock.now() - deps.startedAt) / 1000);
-  const health: RouteDef['handler'] = () => ({ status: 200, body: { status: 'ok', uptime_secs: uptime() } });
-  const ready: RouteDef['handler'] = () => {
+  const health: RawRoute['handler'] = () => ({ status: 200, body: { status: 'ok', uptime_secs: uptime() } });
+  const ready: RawRoute['handler'] = () => {
     if (!deps.isReady()) throw new HttpError('server.shutting_down', 'The server is starting or shutting down.');
     return { status: 200, body: { status: 'ready' } };
   };
-  let openapi: Record<string, unknown> | null = null;
+  // Built once and kept as text: a public document must not cost a rebuild per request.
+  let openapi: string | null = null;
 
   return [
-    { method: 'GET', path: '/health', access: 'public', summary: 'Liveness check', success: { 200: 'Alive' }, handler: health },
-    { method: 'GET', path: '/healthz', access: 'public', summary: 'Liveness check (alias)', success: { 200: 'Alive' }, handler: health },
-    { method: 'GET', path: '/ready', access: 'public', summary: 'Readiness check', success: { 200: 'Ready' }, errors: ['server.shutting_down'], handler: ready },
-    { method: 'GET', path: '/readyz', access: 'public', summary: 'Readiness check (alias)', success: { 200: 'Ready' }, errors: ['server.shutting_down'], handler: ready },
+    { kind: 'raw', method: 'GET', path: '/health', access: 'public', summary: 'Liveness check', success: { 200: 'Alive' }, output: healthBody, handler: health },
+    { kind: 'raw', method: 'GET', path: '/healthz', access: 'public', summary: 'Liveness check (alias)', success: { 200: 'Alive' }, output: healthBody, handler: health },
+    { kind: 'raw', method: 'GET', path: '/ready', access: 'public', summary: 'Readiness check', success: { 200: 'Ready' }, output: readyBody, errors: ['server.shutting_down'], handler: ready },
+    { kind: 'raw', method: 'GET', path: '/readyz', access: 'public', summary: 'Readiness check (alias)', success: { 200: 'Ready' }, output: readyBody, errors: ['server.shutting_down'], handler: ready },
     {
+      kind: 'raw',
       method: 'GET',
       path: '/metrics',
       access: 'public',
@@ -56,37 +63,15 @@ export function coreRoutes(deps: CoreRouteDeps): RouteDef[] {
       },
     },
     {
+      kind: 'raw',
       method: 'GET',
       path: '/openapi.json',
       access: 'public',
       summary: 'This API as an OpenAPI 3.1 document',
       success: { 200: 'OpenAPI document' },
       handler() {
-        openapi ??= buildOpenApi(deps.allRoutes(), { version: deps.version });
+        openapi ??= JSON.stringify(buildOpenApi(deps.allRoutes(), { version: deps.version, authMode: deps.authMode }));
         return { status: 200, body: openapi };
-      },
-    },
-    {
-      method: 'GET',
-      path: '/v1/status',
-      access: 'town.read',
-      summary: 'Server and town status',
-      success: { 200: 'Status' },
-      async handler() {
-        const s = await deps.town.summary();
-        return {
-          status: 200,
-          body: {
-            name: s.name,
-            version: deps.version,
-            uptime_secs: uptime(),
-            auth_mode: deps.authMode,
-            agents: s.agents,
-            agents_by_state: s.agents_by_state,
-            tasks_by_state: s.tasks_by_state,
-            backlog: s.backlog,
-          },
-        };
       },
     },
   ];

@@ -1,36 +1,35 @@
 // The request pipeline, cheapest step first:
 //   request id -> route match -> authenticate (limiter, cache, then Argon2)
-//   -> authorize from the route table -> validate the query -> read the body
-//   (bounded) -> validate it -> idempotency -> handler -> response.
-// The audit event is written in `finally`, so 401, 403, 429, 408 and 5xx are
-// recorded with the same request id the client sees. Nothing throws past here.
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+//   -> authorize (the operation's scope) -> read the query -> read the body
+//   (bounded) -> invoke the operation (validate, idempotency, run, audit)
+//   -> response.
+// Requests refused before the operation is invoked (401, 403, 429, a bad body)
+// are audited here with the same request id the client sees; from `invoke` on,
+// the operation layer audits. Nothing throws past here.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { AuditLogger } from '../audit/audit-logger.js';
 import type { ServerLogger } from '../audit/server-logger.js';
 import type { AuthResult, Authenticator } from '../auth/authenticate.js';
 import { ANONYMOUS_ID, type Principal } from '../auth/principal.js';
-import { hasScope, type Scope } from '../auth/scopes.js';
-import { HttpError, invalidBody, invalidQuery } from '../errors.js';
+import type { FieldError } from '../errors.js';
+import type { InvokeOptions, Invoker } from '../operations/invoke.js';
 import { hasBody, readJsonBody } from './body.js';
-import type { Idempotency } from './idempotency.js';
+import { HttpError, invalidBody, invalidQuery, toHttpError } from './http-errors.js';
 import type { Metrics } from './metrics.js';
 import { RequestCancellation } from './request-cancellation.js';
-import { requestIdFrom } from './request-id.js';
-import { sendJson, sendProblem, toHttpError, type ResponseHeaders } from './respond.js';
+import { clientRequestId, nextRequestId } from './request-id.js';
+import { sendJson, sendProblem, type ResponseHeaders } from './respond.js';
 import { RequestDeadlines, type Deadline } from './request-deadlines.js';
-import type { RequestContext, RouteDef, RouteResult } from './route.js';
+import type { BoundRoute, RouteDef } from './route.js';
 import type { Router } from './router.js';
-import { validateQuery } from './query.js';
-import { validate, type Schema } from './schema.js';
+import { readQuery } from './query.js';
 
 export interface PipelineDeps {
   router: Router;
   authenticator: Authenticator;
-  audit: AuditLogger;
+  invoker: Invoker;
   logger: ServerLogger;
   metrics: Metrics;
-  idempotency: Idempotency;
   requestTimeoutMs: number;
   maxBodyBytes: number;
   trustProxy: boolean;
@@ -57,16 +56,10 @@ function unreadBody(req: IncomingMessage): boolean {
   return hasBody(req) && !req.complete;
 }
 
-function successStatusOf(route: RouteDef): number {
-  return Number(Object.keys(route.success)[0] ?? 200);
-}
-
-const NO_FIELDS: Schema = { type: 'object', properties: {} };
-const PUBLIC_PRINCIPAL: Principal = Object.freeze({ id: ANONYMOUS_ID, scopes: Object.freeze([]) });
-// Shared by every request without a query string; handlers only read queries.
 const EMPTY_QUERY = new URLSearchParams();
-const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const MAX_URL_LENGTH = 8192;
+/** Who calls a public operation: nobody authenticated, no scopes. */
+const PUBLIC_PRINCIPAL: Principal = Object.freeze({ id: ANONYMOUS_ID, scopes: Object.freeze([]) });
 
 function normalizeAddress(address: string | undefined): string {
   if (address === undefined) return 'unknown';
@@ -83,26 +76,46 @@ export function clientAddress(req: IncomingMessage, trustProxy: boolean): string
   return normalizeAddress(req.socket.remoteAddress);
 }
 
-/** The handler's view of a request; the AbortSignal is made only if asked for. */
-class Context implements RequestContext {
-  constructor(
-    readonly requestId: string,
-    readonly principal: Principal,
-    readonly params: Readonly<Record<string, string>>,
-    readonly query: URLSearchParams,
-    readonly body: unknown,
-    readonly headers: IncomingHttpHeaders,
-    private readonly cancellation: RequestCancellation,
-  ) {}
+/** The path of an absolute-form target (`GET http://host/v1/status`), which RFC 9112 says a server must accept. */
+function absoluteFormPath(url: string): string {
+  if (url.startsWith('/') || !/^https?:\/\//i.test(url)) return url;
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  return start === -1 ? '/' : url.slice(start);
+}
 
-  get signal(): AbortSignal {
-    return this.cancellation.signal;
+/** Answers `Expect: 100-continue` once, when the body is about to be read (after auth and the size check). */
+function continueOnce(req: IncomingMessage, res: ServerResponse): (() => void) | undefined {
+  const expect = req.headers['expect'];
+  return typeof expect === 'string' && expect.toLowerCase() === '100-continue' ? () => res.writeContinue() : undefined;
+}
+
+/** The exchange ended before the operation could run (a 408 was sent, or the client left). */
+class ExchangeEnded extends Error {}
+
+/** A body stream that failed because the client went away, not because of us. */
+function clientLeft(err: unknown): boolean {
+  if (err instanceof ExchangeEnded) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as Error | null)?.message === 'aborted';
+}
+
+/** Body fields, checked against where the binding says each input field travels. */
+function bodyInput(route: BoundRoute | null, body: unknown, input: Record<string, unknown>): void {
+  if (body === undefined) return;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidBody([{ pointer: '/', message: 'must be an object' }]);
+  const misplaced: FieldError[] = [];
+  for (const key of Object.keys(body)) {
+    // A field that travels in the path or query (or a route without input): refused like an unknown one.
+    if (route === null || (!route.bodyFields.has(key) && Object.hasOwn(route.op.input.properties, key))) misplaced.push({ pointer: `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, message: 'is not a known field' });
+    input[key] = (body as Record<string, unknown>)[key];
   }
+  if (misplaced.length > 0) throw invalidBody(misplaced);
 }
 
 interface AuthState {
   principal: Principal | null;
   reason?: string;
+  invoked: boolean;
 }
 
 export function createPipeline(deps: PipelineDeps): Pipeline {
@@ -111,26 +124,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const longPolls = new Set<RequestCancellation>();
   const deadlines = new RequestDeadlines(deps.requestTimeoutMs);
 
-  function authorize(route: RouteDef & { access: Scope }, auth: AuthResult, state: AuthState): void {
+  function authenticated(auth: AuthResult, state: AuthState): Principal {
     if (!auth.ok) {
       state.reason = auth.reason;
       deps.metrics.recordAuthFailure(auth.reason);
       throw auth.error;
     }
     state.principal = auth.principal;
-    if (!hasScope(auth.principal.scopes, route.access)) {
-      state.reason = 'insufficient_scope';
-      throw new HttpError('scope.denied', `This operation requires the "${route.access}" scope.`, { required_scope: route.access });
-    }
-  }
-
-  function dispatch(route: RouteDef, ctx: Context, req: IncomingMessage): Promise<RouteResult> | RouteResult {
-    const key = req.headers['idempotency-key'];
-    if (route.idempotent === true && typeof key === 'string') {
-      const scope = { principal: ctx.principal.id, route: `${route.method} ${route.path}`, key, body: ctx.body ?? null, successStatus: successStatusOf(route) };
-      return deps.idempotency.run(scope, async () => route.handler(ctx));
-    }
-    return route.handler(ctx);
+    return auth.principal;
   }
 
   // The common path (cached key, no body, quick handler) awaits only what is
@@ -139,83 +140,121 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     inFlight++;
     const started = performance.now();
-    const requestId = requestIdFrom(req.headers['x-request-id']);
+    const requestId = nextRequestId();
+    const clientId = clientRequestId(req.headers['x-request-id']);
     const method = req.method ?? 'GET';
     const isHead = method === 'HEAD';
-    const url = req.url ?? '/';
+    const url = absoluteFormPath(req.url ?? '/');
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const addr = clientAddress(req, deps.trustProxy);
-    const state: AuthState = { principal: null };
-    let routeLabel = 'unmatched';
+    const state: AuthState = { principal: null, invoked: false };
+    let route: RouteDef | null = null;
+    // How the exchange ended early, if it did: the answer a 408 gave, or the client gone.
+    let ending: 'timeout' | 'aborted' | undefined;
     const cancellation = new RequestCancellation(res);
     let deadline: Deadline | undefined;
-    const headers: ResponseHeaders = { 'X-Request-Id': requestId, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
-    const problemCtx = { requestId, basicPossible: deps.basicPossible, isHead, headers };
+    // The client sees its own id when it sent a safe one; the audit line keeps both.
+    const shownId = clientId ?? requestId;
+    const headers: ResponseHeaders = { 'X-Request-Id': shownId, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
+    const problemCtx = { requestId: shownId, basicPossible: deps.basicPossible, isHead, headers };
+    const querySourced = (): ReadonlySet<string> | undefined => (route?.kind === 'operation' ? new Set(route.queryFields.keys()) : undefined);
+    const invokeOptions: InvokeOptions = {
+      transport: 'http',
+      requestId,
+      remoteAddr: addr,
+      method,
+      path,
+      signal: () => cancellation.signal,
+      ending: () => ending,
+      statusOf(error, output) {
+        if (ending === 'aborted') return 499;
+        if (res.headersSent) return res.statusCode;
+        if (error !== undefined) return toHttpError(error, querySourced()).status;
+        if (route?.kind !== 'operation') return 200;
+        return output === null && route.binding.emptyStatus !== undefined ? route.binding.emptyStatus : route.status;
+      },
+      ...(clientId === undefined ? {} : { auditExtras: { clientRequestId: clientId } }),
+    };
     try {
+      if (req.httpVersionMajor !== 1) throw new HttpError('request.version', 'Only HTTP/1.0 and HTTP/1.1 are served here.');
+      // Two Host headers can make a proxy and this server disagree on the target (RFC 9112 section 3.2).
+      if ((req.headersDistinct['host']?.length ?? 0) > 1) throw new HttpError('request.malformed', 'A request must carry exactly one Host header.');
       if (!path.startsWith('/') || url.length > MAX_URL_LENGTH) throw new HttpError('request.bad_path', 'The request target must be an absolute path of at most 8192 bytes.');
       const match = deps.router.match(method, path);
       if (match.kind === 'bad_path') throw new HttpError('request.bad_path', 'The request path has malformed percent-encoding or an over-long segment.');
       if (match.kind === 'not_found') throw new HttpError('route.not_found', 'No route matches this path.');
       if (match.kind === 'method_not_allowed') throw new HttpError('route.method_not_allowed', `Method ${method} is not allowed here.`, { allow: match.allow });
-      const { route, params } = match;
-      routeLabel = route.path;
-      if (route.longPoll === true) longPolls.add(cancellation);
+      route = match.route;
+      const { params } = match;
+      if (route.kind === 'operation' && route.op.longPoll === true) longPolls.add(cancellation);
       else {
         deadline = deadlines.track(() => {
-          if (unreadBody(req)) headers['Connection'] = 'close';
+          ending ??= 'timeout';
+          const bodyPending = unreadBody(req);
+          if (bodyPending) headers['Connection'] = 'close';
           sendProblem(res, new HttpError('request.timeout', `The request did not complete within ${deps.requestTimeoutMs} ms.`), problemCtx);
           cancellation.cancel();
+          // Node stops feeding a request whose answer is sent: end the body read ourselves, once the 408 is out.
+          if (bodyPending) res.once('finish', () => req.destroy());
         });
       }
+      let principal: Principal | null = null;
       if (route.access !== 'public') {
         const auth = deps.authenticator.authenticate(req.headers, addr);
-        authorize(route as RouteDef & { access: Scope }, auth instanceof Promise ? await auth : auth, state);
+        principal = authenticated(auth instanceof Promise ? await auth : auth, state);
       }
-      const query = q === -1 ? EMPTY_QUERY : new URLSearchParams(url.slice(q + 1));
-      if (route.query !== undefined) {
-        const errors = validateQuery(route.query, query);
-        if (errors.length > 0) throw invalidQuery(errors);
+      if (route.kind === 'raw') {
+        // The server's own routes take no input: an empty body or `{}` at most.
+        if (hasBody(req)) bodyInput(null, await readJsonBody(req, deps.maxBodyBytes, continueOnce(req, res)), Object.create(null) as Record<string, unknown>);
+        const out = route.handler();
+        const result = out instanceof Promise ? await out : out;
+        if (shuttingDown) headers['Connection'] = 'close';
+        if (result.headers !== undefined) Object.assign(headers, result.headers);
+        sendJson(res, result.status, result.body, isHead, headers, result.contentType);
+        return;
       }
-      const body = hasBody(req) ? await readJsonBody(req, deps.maxBodyBytes) : undefined;
-      if (body !== undefined || route.body !== undefined) {
-        // A route without a body schema takes no fields: `{}` or nothing.
-        const errors = validate(route.body ?? NO_FIELDS, body ?? {});
-        if (errors.length > 0) throw invalidBody(errors);
+      const caller = principal ?? PUBLIC_PRINCIPAL;
+      deps.invoker.authorize(caller, route.op);
+      const input: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+      if (route.queryFields.size > 0) {
+        const query = readQuery(route.queryFields, q === -1 ? EMPTY_QUERY : new URLSearchParams(url.slice(q + 1)));
+        if (query.errors.length > 0) throw invalidQuery(query.errors);
+        Object.assign(input, query.values);
       }
-      const ctx = new Context(requestId, state.principal ?? PUBLIC_PRINCIPAL, params, query, body, req.headers, cancellation);
-      const out = dispatch(route, ctx, req);
-      const result = out instanceof Promise ? await out : out;
+      bodyInput(route, hasBody(req) ? await readJsonBody(req, deps.maxBodyBytes, continueOnce(req, res)) : undefined, input);
+      for (const name of route.pathFields) input[name] = params[name] ?? '';
+      const key = req.headers['idempotency-key'];
+      if (typeof key === 'string') invokeOptions.idempotencyKey = key;
+      // A 408 already sent, or a client gone while we waited for its key or body: nothing more may run.
+      if (ending !== undefined || res.destroyed) throw new ExchangeEnded();
+      state.invoked = true;
+      const { output, replayed } = await deps.invoker.invoke(caller, route.op, input, invokeOptions);
+      if (res.headersSent) return;
       if (shuttingDown) headers['Connection'] = 'close';
-      if (result.headers !== undefined) Object.assign(headers, result.headers);
-      sendJson(res, result.status, result.body, isHead, headers, result.contentType);
+      if (replayed) headers['Idempotent-Replayed'] = 'true';
+      if (output === null && route.binding.emptyStatus !== undefined) sendJson(res, route.binding.emptyStatus, undefined, isHead, headers);
+      else sendJson(res, route.status, output, isHead, headers);
     } catch (err) {
-      const error = toHttpError(err);
-      if (error.code === 'server.internal') deps.logger.error(`request ${requestId} failed unexpectedly`, err);
-      if (unreadBody(req) || shuttingDown) headers['Connection'] = 'close';
-      sendProblem(res, error, problemCtx);
+      if (ending === undefined && (res.destroyed || clientLeft(err))) ending = 'aborted';
+      const error = ending === undefined ? toHttpError(err, querySourced()) : null;
+      if (error?.code === 'server.internal') deps.logger.error(`request ${requestId} failed unexpectedly`, err);
+      if (error !== null) {
+        if (unreadBody(req) || shuttingDown) headers['Connection'] = 'close';
+        sendProblem(res, error, problemCtx);
+      }
+      if (!state.invoked) deps.invoker.auditRefusal(state.principal, route?.kind === 'operation' ? route.op : null, err, invokeOptions, started, state.reason);
     } finally {
       deadlines.untrack(deadline);
       longPolls.delete(cancellation);
       cancellation.dispose();
       inFlight--;
-      const status = res.statusCode;
-      deps.metrics.recordRequest(routeLabel, method, status);
+      // 499 as nginx counts a client that closed before its answer.
+      if (ending === undefined && res.destroyed && !res.writableFinished) ending = 'aborted';
+      const status = ending === 'aborted' ? 499 : res.statusCode;
+      deps.metrics.recordRequest(route?.path ?? 'unmatched', method, status);
       if (deps.logger.debugEnabled) {
-        deps.logger.debug(`${method} ${JSON.stringify(path)} ${status} ${(performance.now() - started).toFixed(1)}ms request_id=${requestId}`);
-      }
-      if (MUTATING.has(method) || status === 401 || status === 403 || status === 429) {
-        deps.audit.log({
-          requestId,
-          principal: state.principal?.id ?? ANONYMOUS_ID,
-          scopes: state.principal?.scopes ?? [],
-          method,
-          path,
-          status,
-          durationMs: performance.now() - started,
-          remoteAddr: addr,
-          ...(state.reason === undefined ? {} : { reason: state.reason }),
-        });
+        deps.logger.debug(`${method} ${JSON.stringify(path)} ${status} ${(performance.now() - started).toFixed(1)}ms request_id=${requestId}${clientId === undefined ? '' : ` client_request_id=${clientId}`}`);
       }
     }
   }

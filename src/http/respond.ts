@@ -4,8 +4,7 @@
 // Security: a problem's `detail` is always a string we wrote. Unknown errors
 // become a fixed 500 body; their cause is logged by the caller, never sent.
 import type { ServerResponse } from 'node:http';
-import { ERROR_TABLE, HttpError, problemType } from '../errors.js';
-import { StoreUnavailableError } from '../store/store-errors.js';
+import { HTTP_ERRORS, HttpError, problemType } from './http-errors.js';
 
 /** Response headers, collected in one object and handed to writeHead once. */
 export type ResponseHeaders = Record<string, string | number | string[]>;
@@ -17,14 +16,6 @@ export interface ProblemContext {
   /** Offer `Basic realm` on 401 (some key has an id). */
   basicPossible: boolean;
   isHead: boolean;
-}
-
-export function toHttpError(err: unknown): HttpError {
-  if (err instanceof HttpError) return err;
-  if (err instanceof StoreUnavailableError) {
-    return new HttpError('store.unavailable', 'The data store cannot accept requests; an operator must look at the server log.', { retry_after_secs: 30 });
-  }
-  return new HttpError('server.internal', 'An unexpected error occurred; the request id identifies it in the server log.');
 }
 
 // Headers go to writeHead in one object and never through setHeader: Node then
@@ -57,7 +48,7 @@ export function sendProblem(res: ServerResponse, error: HttpError, ctx: ProblemC
   if (extras.allow !== undefined) headers['Allow'] = extras.allow.join(', ');
   const body = {
     type: problemType(code),
-    title: ERROR_TABLE[code].title,
+    title: HTTP_ERRORS[code].title,
     status: error.status,
     detail: error.detail,
     request_id: ctx.requestId,

@@ -6,7 +6,7 @@
 // lookup by name is one get, not a scan; it is written and removed in the
 // same transactions as the agent records.
 import type { ReadTx, WriteTx } from '../store/store.js';
-import { HttpError } from '../errors.js';
+import { OpError } from '../errors.js';
 import { RESERVED_NAMES, SUPERVISOR, type AgentRecord } from './records.js';
 
 export function nameKey(name: string): string {
@@ -22,8 +22,8 @@ function quote(ref: string): string {
   return JSON.stringify(ref.length > 64 ? `${ref.slice(0, 64)}...` : ref);
 }
 
-export function agentNotFound(ref: string): HttpError {
-  return new HttpError('town.agent_not_found', `No agent ${quote(ref)} in this town.`);
+export function agentNotFound(ref: string): OpError {
+  return new OpError('agent.not_found', `No agent ${quote(ref)} in this town.`);
 }
 
 export function findAgent(tx: ReadTx, ref: string): AgentRecord | undefined {
@@ -56,7 +56,7 @@ export function resolveMailbox(tx: ReadTx, ref: string): Mailbox {
 /** Stopped and errored agents get no new work: it would be orphaned at once. */
 export function assertAcceptsWork(agent: AgentRecord): void {
   if (agent.state === 'stopped' || agent.state === 'error') {
-    throw new HttpError('town.agent_state', `Agent ${quote(agent.name)} is ${agent.state}; restart it first.`, {
+    throw new OpError('agent.state_conflict', `Agent ${quote(agent.name)} is ${agent.state}; restart it first.`, {
       current_state: agent.state,
     });
   }

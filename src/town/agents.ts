@@ -4,7 +4,7 @@
 // ReadTx) and validates everything before its first write, so a failure
 // leaves the town exactly as it was.
 import type { ReadTx } from '../store/store.js';
-import { HttpError } from '../errors.js';
+import { OpError } from '../errors.js';
 import { isReservedName, nameKey, putAgent, resolveAgent } from './agent-lookup.js';
 import { enqueueMessage, mailboxMessages } from './messages.js';
 import { paginate, type PageRequest } from './pagination.js';
@@ -30,10 +30,10 @@ export function withAgentId(r: AgentRecord): AgentResult {
 export function spawnAgent(w: WriteContext, defaultCli: string, input: SpawnInput): AgentRecord {
   // Reserved names behave like taken names: the supervisor mailbox owns them.
   if (isReservedName(input.name)) {
-    throw new HttpError('town.agent_exists', `The name ${JSON.stringify(input.name)} is reserved for the supervisor mailbox.`);
+    throw new OpError('agent.exists', `The name ${JSON.stringify(input.name)} is reserved for the supervisor mailbox.`);
   }
   if (w.tx.get('meta', nameKey(input.name)) !== undefined) {
-    throw new HttpError('town.agent_exists', `An agent named ${JSON.stringify(input.name)} already exists.`);
+    throw new OpError('agent.exists', `An agent named ${JSON.stringify(input.name)} already exists.`);
   }
   const parent = input.parent_agent_id === undefined || input.parent_agent_id === null ? null : resolveAgent(w.tx, input.parent_agent_id).id;
   const agent: AgentRecord = {
@@ -71,7 +71,7 @@ export function listAgents(tx: ReadTx, page: PageRequest = {}): AgentList {
 export function heartbeat(w: WriteContext, ref: string, state?: HeartbeatState | null): AgentRecord {
   const agent = resolveAgent(w.tx, ref);
   if (agent.state === 'stopped') {
-    throw new HttpError('town.agent_state', 'The agent is stopped; restart it before it reports again.', { current_state: agent.state });
+    throw new OpError('agent.state_conflict', 'The agent is stopped; restart it before it reports again.', { current_state: agent.state });
   }
   const next: AgentRecord = { ...agent, last_heartbeat: w.now, state: state ?? agent.state };
   putAgent(w.tx, next);

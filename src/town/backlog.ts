@@ -6,7 +6,7 @@
 // backlog task in order inside one transaction, so it either takes them all
 // or (on failure) none.
 import type { ReadTx } from '../store/store.js';
-import { HttpError, invalidBody, type FieldError } from '../errors.js';
+import { OpError, invalidInput, type FieldError } from '../errors.js';
 import { assertAcceptsWork, resolveAgent } from './agent-lookup.js';
 import { paginate, type PageRequest } from './pagination.js';
 import { MAX_NAME_LENGTH, MAX_TAGS, MAX_TEXT_BYTES, inBacklog, taskView, type Task, type TaskRecord } from './records.js';
@@ -28,7 +28,7 @@ function checkBacklogInput(input: BacklogInput): void {
   tags.forEach((tag, i) => {
     if (tag.length < 1 || tag.length > MAX_NAME_LENGTH) errors.push({ pointer: `/tags/${i}`, message: `must be 1 to ${MAX_NAME_LENGTH} characters` });
   });
-  if (errors.length > 0) throw invalidBody(errors);
+  if (errors.length > 0) throw invalidInput(errors);
 }
 
 export function addBacklog(w: WriteContext, input: BacklogInput): Task {
@@ -55,8 +55,8 @@ export function listBacklog(tx: ReadTx, page: PageRequest = {}): BacklogList {
   return { backlog: result.items.map(taskView), count: result.items.length, total: result.total, next_cursor: result.next_cursor };
 }
 
-function notInBacklog(task: TaskRecord): HttpError {
-  return new HttpError('town.not_in_backlog', `The task is ${task.state}${task.assigned_to === null ? '' : ' and assigned'}; it is not in the backlog.`, {
+function notInBacklog(task: TaskRecord): OpError {
+  return new OpError('task.not_in_backlog', `The task is ${task.state}${task.assigned_to === null ? '' : ' and assigned'}; it is not in the backlog.`, {
     current_state: task.state,
   });
 }

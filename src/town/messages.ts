@@ -5,7 +5,7 @@
 // non-destructive; `popMessage` removes the head in the same transaction that
 // returns it, so two workers can never receive the same message.
 import type { ReadTx } from '../store/store.js';
-import { invalidBody } from '../errors.js';
+import { invalidInput } from '../errors.js';
 import { resolveMailbox, type Mailbox } from './agent-lookup.js';
 import { paginate, type Page, type PageRequest, type SortKey } from './pagination.js';
 import { MESSAGE_KINDS, SUPERVISOR, messageView, type Message, type MessageKind, type MessageRecord } from './records.js';
@@ -55,6 +55,8 @@ export interface SendInput {
   kind?: MessageKind | null;
   from?: string | null;
   urgent?: boolean | null;
+  /** The sender as an identity taken as is (the caller's own), instead of a mailbox named by `from`. */
+  sender?: string;
 }
 
 export type SendResult = Message & { message_id: string };
@@ -62,11 +64,12 @@ export type SendResult = Message & { message_id: string };
 export function sendMessage(w: WriteContext, input: SendInput): SendResult {
   const kind = input.kind ?? 'task';
   if (!(MESSAGE_KINDS as readonly string[]).includes(kind)) {
-    throw invalidBody([{ pointer: '/kind', message: `must be one of: ${MESSAGE_KINDS.join(', ')}` }]);
+    throw invalidInput([{ pointer: '/kind', message: `must be one of: ${MESSAGE_KINDS.join(', ')}` }]);
   }
   // Validate both ends before writing anything.
   const to = resolveMailbox(w.tx, input.to);
-  const from = input.from === undefined || input.from === null ? SUPERVISOR : resolveMailbox(w.tx, input.from).name;
+  const from =
+    input.sender !== undefined ? input.sender : input.from === undefined || input.from === null ? SUPERVISOR : resolveMailbox(w.tx, input.from).name;
   const record = enqueueMessage(w, { from, to, kind, body: input.message, urgent: input.urgent === true });
   return { ...messageView(record), message_id: record.id };
 }

@@ -8,7 +8,7 @@
 //
 // Security: the cursor is client input. It is bounded in length, decoded once,
 // and must be exactly a tuple of safe integers of the list's key length.
-import { invalidQuery } from '../errors.js';
+import { invalidInput } from '../errors.js';
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
@@ -28,23 +28,9 @@ export interface Page<T> {
 
 export type SortKey = readonly number[];
 
-/** Read `limit` and `cursor` from a query string; a malformed limit is a 422. */
-export function readPageQuery(query: URLSearchParams): { limit: number; cursor: string | null } {
-  const rawLimit = query.get('limit');
-  let limit = DEFAULT_LIMIT;
-  if (rawLimit !== null) {
-    if (!/^[0-9]{1,7}$/.test(rawLimit)) {
-      throw invalidQuery([{ pointer: '/limit', message: `must be an integer from 1 to ${MAX_LIMIT}` }]);
-    }
-    limit = Number(rawLimit);
-  }
-  checkLimit(limit);
-  return { limit, cursor: query.get('cursor') };
-}
-
 function checkLimit(limit: number): void {
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-    throw invalidQuery([{ pointer: '/limit', message: `must be an integer from 1 to ${MAX_LIMIT}` }]);
+    throw invalidInput([{ pointer: '/limit', message: `must be an integer from 1 to ${MAX_LIMIT}` }]);
   }
 }
 
@@ -53,7 +39,7 @@ export function encodeCursor(key: SortKey): string {
 }
 
 export function decodeCursor(cursor: string, keyLength: number): SortKey {
-  const bad = invalidQuery([{ pointer: '/cursor', message: 'is not a cursor this list returned' }]);
+  const bad = invalidInput([{ pointer: '/cursor', message: 'is not a cursor this list returned' }]);
   if (cursor.length === 0 || cursor.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad;
   let parsed: unknown;
   try {

@@ -5,7 +5,7 @@
 //
 // Each is one transaction that validates every name first, so a bad `to` or
 // `from` changes nothing, and a reclaim without a destination only lists.
-import { HttpError, invalidBody } from '../errors.js';
+import { OpError, invalidInput } from '../errors.js';
 import { assertAcceptsWork, putAgent, resolveAgent } from './agent-lookup.js';
 import { mailboxMessages } from './messages.js';
 import { isUnfinished, taskView, type AgentRecord, type AgentState, type MessageRecord, type Task, type TaskRecord } from './records.js';
@@ -76,13 +76,13 @@ function clearCurrentTasks(w: WriteContext, agents: readonly AgentRecord[], task
 export function reclaim(w: WriteContext, input: ReclaimInput): ReclaimResult {
   const toBacklog = input.to_backlog === true;
   const hasTo = input.to !== undefined && input.to !== null;
-  if (toBacklog && hasTo) throw invalidBody([{ pointer: '/to', message: 'cannot be combined with to_backlog' }]);
+  if (toBacklog && hasTo) throw invalidInput([{ pointer: '/to', message: 'cannot be combined with to_backlog' }]);
 
   let sources: AgentRecord[];
   if (input.from !== undefined && input.from !== null) {
     const from = resolveAgent(w.tx, input.from);
     if (!DEAD.includes(from.state)) {
-      throw new HttpError('town.agent_state', 'Only a stopped or errored agent can have its work reclaimed.', { current_state: from.state });
+      throw new OpError('agent.state_conflict', 'Only a stopped or errored agent can have its work reclaimed.', { current_state: from.state });
     }
     sources = [from];
   } else {
@@ -135,7 +135,7 @@ export interface OrphanResult {
 /** Unfinished tasks assigned to an agent that is gone, or stopped, errored or cold. */
 export function orphanTasks(w: WriteContext, action: OrphanAction): OrphanResult {
   if (!(ORPHAN_ACTIONS as readonly string[]).includes(action)) {
-    throw invalidBody([{ pointer: '/action', message: `must be one of: ${ORPHAN_ACTIONS.join(', ')}` }]);
+    throw invalidInput([{ pointer: '/action', message: `must be one of: ${ORPHAN_ACTIONS.join(', ')}` }]);
   }
   const agents = new Map(w.tx.list<AgentRecord>('agents').map((a) => [a.id, a]));
   const orphans = w.tx

@@ -6,7 +6,7 @@
 // `task_done` or `task_failed` message. Illegal transitions are 409s that
 // carry the task's current state.
 import type { ReadTx } from '../store/store.js';
-import { HttpError, invalidQuery } from '../errors.js';
+import { OpError, invalidInput } from '../errors.js';
 import { assertAcceptsWork, findAgent, putAgent, resolveAgent } from './agent-lookup.js';
 import { enqueueMessage } from './messages.js';
 import { paginate, type PageRequest } from './pagination.js';
@@ -14,9 +14,9 @@ import { SUPERVISOR, TASK_STATES, taskView, type AgentRecord, type Task, type Ta
 import { nextSeq, type WriteContext } from './write-context.js';
 import { randomUUID } from 'node:crypto';
 
-export function taskNotFound(id: string): HttpError {
+export function taskNotFound(id: string): OpError {
   const shown = id.length > 64 ? `${id.slice(0, 64)}...` : id;
-  return new HttpError('town.task_not_found', `No task ${JSON.stringify(shown)} in this town.`);
+  return new OpError('task.not_found', `No task ${JSON.stringify(shown)} in this town.`);
 }
 
 export function resolveTask(tx: ReadTx, id: string): TaskRecord {
@@ -25,8 +25,8 @@ export function resolveTask(tx: ReadTx, id: string): TaskRecord {
   return task;
 }
 
-export function taskStateConflict(task: TaskRecord, wanted: string): HttpError {
-  return new HttpError('town.task_state', `The task is ${task.state}; it cannot be ${wanted}.`, { current_state: task.state });
+export function taskStateConflict(task: TaskRecord, wanted: string): OpError {
+  return new OpError('task.state_conflict', `The task is ${task.state}; it cannot be ${wanted}.`, { current_state: task.state });
 }
 
 /** A new task; `pending` ones join the end of the backlog. */
@@ -95,7 +95,7 @@ export interface TaskList {
 export function listTasks(tx: ReadTx, filter: TaskFilter = {}, page: PageRequest = {}): TaskList {
   const { state, tag } = filter;
   if (state !== undefined && state !== null && !(TASK_STATES as readonly string[]).includes(state)) {
-    throw invalidQuery([{ pointer: '/state', message: `must be one of: ${TASK_STATES.join(', ')}` }]);
+    throw invalidInput([{ pointer: '/state', message: `must be one of: ${TASK_STATES.join(', ')}` }]);
   }
   const agentId = filter.agent === undefined || filter.agent === null ? null : resolveAgent(tx, filter.agent).id;
   const matching = tx.list<TaskRecord>('tasks').filter(
@@ -119,7 +119,7 @@ export function startTask(w: WriteContext, id: string): Task {
   const agent = task.assigned_to === null ? undefined : findAgent(w.tx, task.assigned_to);
   if (agent !== undefined) {
     if (agent.state === 'stopped') {
-      throw new HttpError('town.agent_state', 'The assigned agent is stopped; restart it or reclaim its tasks.', { current_state: agent.state });
+      throw new OpError('agent.state_conflict', 'The assigned agent is stopped; restart it or reclaim its tasks.', { current_state: agent.state });
     }
     putAgent(w.tx, { ...agent, state: 'working', current_task: task.id, last_active_at: w.now });
   }

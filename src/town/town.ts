@@ -4,6 +4,7 @@
 // each read is one `store.read`. A long-poll is a loop of such atomic pops. Long-polling readers are woken only after the
 // transaction that queued their message is durable, by this process or (shared store) another.
 import type { ReadTx, Store } from '../store/store.js';
+import { runHooked, type CommitHook } from '../store/commit-hook.js';
 import { isoTime, type Clock } from '../clock.js';
 import { resolveAgent, resolveMailbox } from './agent-lookup.js';
 import { heartbeat, killAgent, listAgents, pruneAgents, restartAgent, spawnAgent, withAgentId } from './agents.js';
@@ -51,7 +52,8 @@ export interface Town {
 
   listAgents(page?: PageRequest): Promise<AgentList>;
   getAgent(ref: string): Promise<Agent>;
-  spawnAgent(input: SpawnInput): Promise<AgentResult>;
+  /** `commit` joins the caller's idempotency record to this mutation's transaction. */
+  spawnAgent(input: SpawnInput, commit?: CommitHook): Promise<AgentResult>;
   heartbeat(ref: string, state?: HeartbeatState | null): Promise<AgentResult>;
   killAgent(ref: string): Promise<AgentResult>;
   restartAgent(ref: string): Promise<AgentResult>;
@@ -60,9 +62,9 @@ export interface Town {
   inbox(ref: string, page?: PageRequest): Promise<InboxPage>;
   /** Pop the next message; null when none came within the wait. */
   nextMessage(ref: string, options?: NextMessageOptions): Promise<PoppedMessage | null>;
-  sendMessage(input: SendInput): Promise<SendResult>;
+  sendMessage(input: SendInput, commit?: CommitHook): Promise<SendResult>;
 
-  assignTask(agentRef: string, description: string): Promise<AssignedTask>;
+  assignTask(agentRef: string, description: string, commit?: CommitHook): Promise<AssignedTask>;
   listTasks(filter?: TaskFilter, page?: PageRequest): Promise<TaskList>;
   listPendingTasks(page?: PageRequest): Promise<TaskList>;
   getTask(id: string): Promise<Task>;
@@ -70,7 +72,7 @@ export interface Town {
   completeTask(id: string, result: string): Promise<Task>;
   failTask(id: string, error: string): Promise<Task>;
 
-  addBacklog(input: BacklogInput): Promise<Task>;
+  addBacklog(input: BacklogInput, commit?: CommitHook): Promise<Task>;
   listBacklog(page?: PageRequest): Promise<BacklogList>;
   claimTask(taskId: string, agentRef: string): Promise<AssignedTask>;
   assignAll(agentRef: string): Promise<AssignAllResult>;
@@ -111,14 +113,16 @@ export function createTown(deps: TownDeps): Town {
     }
   });
 
-  async function write<T>(fn: (w: WriteContext) => T): Promise<T> {
+  async function write<T>(fn: (w: WriteContext) => T, commit?: CommitHook): Promise<T> {
     let woken: ReadonlySet<string> = new Set();
-    const result = await store.transact((tx) => {
-      const w = createWriteContext(tx, clock.now());
-      const value = fn(w);
-      woken = w.woken;
-      return value;
-    });
+    const result = await store.transact((tx) =>
+      runHooked(tx, commit, () => {
+        const w = createWriteContext(tx, clock.now());
+        const value = fn(w);
+        woken = w.woken;
+        return value;
+      }),
+    );
     for (const mailbox of woken) waiters.notify(mailbox);
     return result;
   }
@@ -181,7 +185,7 @@ export function createTown(deps: TownDeps): Town {
 
     listAgents: (page) => store.read((tx) => listAgents(tx, page)),
     getAgent: (ref) => store.read((tx) => agentView(resolveAgent(tx, ref))),
-    spawnAgent: (input) => write((w) => withAgentId(spawnAgent(w, config.defaultCli, input))),
+    spawnAgent: (input, commit) => write((w) => withAgentId(spawnAgent(w, config.defaultCli, input)), commit),
     heartbeat: (ref, state) => write((w) => withAgentId(heartbeat(w, ref, state))),
     killAgent: (ref) => write((w) => withAgentId(killAgent(w, ref))),
     restartAgent: (ref) => write((w) => withAgentId(restartAgent(w, ref))),
@@ -189,9 +193,9 @@ export function createTown(deps: TownDeps): Town {
 
     inbox: (ref, page) => store.read((tx) => listInbox(tx, ref, page)),
     nextMessage,
-    sendMessage: (input) => write((w) => sendMessage(w, input)),
+    sendMessage: (input, commit) => write((w) => sendMessage(w, input), commit),
 
-    assignTask: (agentRef, description) => write((w) => assignTask(w, agentRef, description)),
+    assignTask: (agentRef, description, commit) => write((w) => assignTask(w, agentRef, description), commit),
     listTasks: (filter, page) => store.read((tx) => listTasks(tx, filter, page)),
     listPendingTasks: (page) => store.read((tx) => listPendingTasks(tx, page)),
     getTask: (id) => store.read((tx) => taskView(resolveTask(tx, id))),
@@ -199,7 +203,7 @@ export function createTown(deps: TownDeps): Town {
     completeTask: (id, result) => write((w) => completeTask(w, id, result)),
     failTask: (id, error) => write((w) => failTask(w, id, error)),
 
-    addBacklog: (input) => write((w) => addBacklog(w, input)),
+    addBacklog: (input, commit) => write((w) => addBacklog(w, input), commit),
     listBacklog: (page) => store.read((tx) => listBacklog(tx, page)),
     claimTask: (taskId, agentRef) => write((w) => claimTask(w, taskId, agentRef)),
     assignAll: (agentRef) => write((w) => assignAll(w, agentRef)),

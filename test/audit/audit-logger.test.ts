@@ -60,7 +60,13 @@ describe('text format', () => {
     });
   }
 
-  for (const status of [400, 404, 405, 408, 413, 500, 503]) {
+  test('408 is WARN "operation timed out" result="timeout"; 499 (client gone) is "operation aborted"', () => {
+    assert.ok(formatAuditLine(event({ status: 408 }), 'text', TIME).includes(' status=408 result="timeout" '));
+    assert.ok(formatAuditLine(event({ status: 408 }), 'text', TIME).startsWith(`${TIME} WARN audit: operation timed out `));
+    assert.ok(formatAuditLine(event({ status: 499 }), 'text', TIME).includes(' status=499 result="aborted" '));
+  });
+
+  for (const status of [400, 404, 405, 413, 500, 503]) {
     test(`${status} is WARN "operation failed" result="error"`, () => {
       const line = formatAuditLine(event({ status }), 'text', TIME);
       assert.ok(line.startsWith(`${TIME} WARN audit: operation failed `), line);

@@ -106,7 +106,7 @@ scopes = []
     assert.equal(r.json.required_scope, 'town.write');
     assert.match(String(r.headers['www-authenticate']), /error="insufficient_scope"/);
     assert.match(r.json.detail, /town\.write/);
-    const line = s.audit.map(parseAuditLine).find((f) => f['request_id'] === 'deny-403');
+    const line = s.audit.map(parseAuditLine).find((f) => f['client_request_id'] === 'deny-403');
     assert.ok(line, 'audit line for the 403');
     assert.equal(line['result'], 'denied');
     assert.equal(line['principal'], 'reader');

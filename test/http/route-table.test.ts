@@ -5,17 +5,21 @@ import { after, before, describe, test } from 'node:test';
 import { SCOPES } from '../../src/auth/scopes.js';
 import { systemClock } from '../../src/clock.js';
 import { createMetrics } from '../../src/http/metrics.js';
+import { HTTP_BINDINGS } from '../../src/http/http-bindings.js';
 import { buildRouteTable } from '../../src/http/route-table.js';
+import { townOperations } from '../../src/operations/town-operations.js';
 import { createRouter } from '../../src/http/router.js';
 import { createMemoryStore } from '../../src/store/memory-store.js';
 import { createTown } from '../../src/town/town.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, TINYTOWN_HASH, type TestServer } from '../helpers/server.js';
 
 const PUBLIC = ['GET /health', 'GET /healthz', 'GET /ready', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /api/scaling'];
 
+const town = createTown({ store: createMemoryStore(), clock: systemClock, config: { name: 't', defaultCli: 'claude', maxAgents: 5, heartbeatTimeoutSecs: 120 } });
 const routes = buildRouteTable(
-  { clock: systemClock, startedAt: 0, version: '0.0.0', authMode: 'none', metrics: createMetrics(systemClock, 0), isReady: () => true },
-  createTown({ store: createMemoryStore(), clock: systemClock, config: { name: 't', defaultCli: 'claude', maxAgents: 5, heartbeatTimeoutSecs: 120 } }),
+  { clock: systemClock, startedAt: 0, version: '0.0.0', authMode: 'api_key', metrics: createMetrics(systemClock, 0), town, isReady: () => true },
+  townOperations(town, { version: '0.0.0', authMode: 'api_key', uptimeSecs: () => 0 }),
+  HTTP_BINDINGS,
 );
 
 describe('route table', () => {
@@ -30,6 +34,13 @@ describe('route table', () => {
     assert.deepEqual(pub, [...PUBLIC].sort());
   });
 
+  test('a binding to an unknown operation, or an operation without a binding, stops start-up', () => {
+    const ops = townOperations(town, { version: '0', authMode: 'none', uptimeSecs: () => 0 });
+    const core = { clock: systemClock, startedAt: 0, version: '0', authMode: 'none' as const, metrics: createMetrics(systemClock, 0), town, isReady: () => true };
+    assert.throws(() => buildRouteTable(core, ops, [...HTTP_BINDINGS, { operation: 'no.such', method: 'GET', path: '/x' }]), /unknown operation no.such/);
+    assert.throws(() => buildRouteTable(core, ops, HTTP_BINDINGS.filter((b) => b.operation !== 'agent.kill')), /without an HTTP binding: agent.kill/);
+  });
+
   test('the table builds a router (no duplicates or conflicts)', () => {
     assert.doesNotThrow(() => createRouter(routes));
     assert.throws(() => createRouter([...routes, routes[0]!]), /registered twice/);
@@ -38,10 +49,30 @@ describe('route table', () => {
 
 describe('/openapi.json', () => {
   let s: TestServer;
+  let open: TestServer;
   before(async () => {
-    s = await startTestServer();
+    s = await startTestServer({ toml: `[townhall.auth]\nmode = "api_key"\napi_key_hash = "${TINYTOWN_HASH}"\n` });
+    open = await startTestServer();
   });
-  after(() => s.close());
+  after(async () => {
+    await s.close();
+    await open.close();
+  });
+
+  test('in mode none the document declares no security at all', async () => {
+    const doc = (await open.request('GET', '/openapi.json')).json;
+    assert.equal(doc.components.securitySchemes, undefined);
+    for (const methods of Object.values(doc.paths) as Array<Record<string, { security?: unknown }>>) {
+      for (const op of Object.values(methods)) assert.ok(op.security === undefined || (Array.isArray(op.security) && op.security.length === 0));
+    }
+  });
+
+  test('is served as the same bytes every time (built once)', async () => {
+    const a = await open.request('GET', '/openapi.json');
+    const b = await open.request('GET', '/openapi.json');
+    assert.equal(a.text, b.text);
+    assert.ok(a.json.servers.length > 0 && a.json.tags.length > 0 && a.json.info.license.name === 'MIT');
+  });
 
   test('is OpenAPI 3.1 and lists every declared route with its scope and errors', async () => {
     const r = await s.request('GET', '/openapi.json');
@@ -60,8 +91,13 @@ describe('/openapi.json', () => {
         assert.deepEqual(op.security[0], { bearerAuth: [route.access] });
         assert.ok(op.responses['401'] && op.responses['403'], `${route.method} ${route.path} lists 401 and 403`);
       }
-      for (const status of Object.keys(route.success)) assert.ok(op.responses[status], `${route.method} ${route.path} ${status}`);
-      if (route.body !== undefined) {
+      if (route.kind === 'raw') {
+        for (const status of Object.keys(route.success)) assert.ok(op.responses[status], `${route.method} ${route.path} ${status}`);
+        continue;
+      }
+      assert.ok(op.responses[String(route.status)].content['application/json'].schema, `${route.method} ${route.path} documents its output`);
+      assert.equal(op['x-operation'], route.op.name);
+      if (route.bodyFields.size > 0) {
         assert.equal(op.requestBody.content['application/json'].schema.type, 'object');
         assert.ok(op.responses['422'], `${route.method} ${route.path} lists 422`);
       }

@@ -6,7 +6,7 @@ import type { Method, RouteDef } from '../../src/http/route.js';
 import { createRouter, MAX_PARAM_LENGTH, type RouteMatch } from '../../src/http/router.js';
 
 function route(method: Method, path: string): RouteDef {
-  return { method, path, access: 'public', summary: `${method} ${path}`, success: { 200: 'ok' }, handler: () => ({ status: 200 }) };
+  return { kind: 'raw', method, path, access: 'public', summary: `${method} ${path}`, success: { 200: 'ok' }, handler: () => ({ status: 200 }) };
 }
 
 function found(m: RouteMatch): { route: RouteDef; params: Record<string, string> } {

@@ -212,7 +212,15 @@ describe('messages over HTTP', () => {
       const lines = s.audit.filter((l) => l.includes(`"${id}"`)).map(parseAuditLine);
       assert.equal(lines.length, 1);
       assert.equal(lines[0]!['status'], String(status));
+      assert.equal(lines[0]!['operation'], path.endsWith('/next') ? 'message.next' : 'message.send');
+      assert.equal(lines[0]!['transport'], 'http');
     }
+  });
+
+  test('reading an inbox with POST is a read: not audited as a mutation (the operation decides, not the method)', async () => {
+    const r = await s.request('POST', '/v1/agents/mia/inbox', { headers: { 'x-request-id': 'inbox-read-post' } });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(s.audit.filter((l) => l.includes('"inbox-read-post"')), []);
   });
 });
 

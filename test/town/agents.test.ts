@@ -31,7 +31,7 @@ test('spawn takes cli, role, nickname and a parent by name (stored as its id)', 
 
 test('spawn with an unknown parent is 404 and stores nothing', async () => {
   const { town, store } = makeTown();
-  await rejectsWith(town.spawnAgent({ name: 'orphan', parent_agent_id: 'nobody' }), 'town.agent_not_found');
+  await rejectsWith(town.spawnAgent({ name: 'orphan', parent_agent_id: 'nobody' }), 'agent.not_found');
   assert.equal((await all(store, 'agents')).length, 0);
   // The name was not taken either.
   await town.spawnAgent({ name: 'orphan' });
@@ -40,15 +40,15 @@ test('spawn with an unknown parent is 404 and stores nothing', async () => {
 test('agent names are unique regardless of case (409)', async () => {
   const { town, store } = makeTown();
   await town.spawnAgent({ name: 'Alice' });
-  await rejectsWith(town.spawnAgent({ name: 'alice' }), 'town.agent_exists');
-  await rejectsWith(town.spawnAgent({ name: 'ALICE' }), 'town.agent_exists');
+  await rejectsWith(town.spawnAgent({ name: 'alice' }), 'agent.exists');
+  await rejectsWith(town.spawnAgent({ name: 'ALICE' }), 'agent.exists');
   assert.equal((await all(store, 'agents')).length, 1);
 });
 
 test('supervisor and conductor are reserved names (409, like a taken name)', async () => {
   const { town, store } = makeTown();
   for (const name of ['supervisor', 'Conductor', 'SUPERVISOR']) {
-    const err = await rejectsWith(town.spawnAgent({ name }), 'town.agent_exists');
+    const err = await rejectsWith(town.spawnAgent({ name }), 'agent.exists');
     assert.match(err.detail, /reserved/);
   }
   assert.equal((await all(store, 'agents')).length, 0);
@@ -60,8 +60,8 @@ test('an agent is found by id or by name in any case; unknown and supervisor are
   assert.equal((await town.getAgent(a.id)).name, 'Bob');
   assert.equal((await town.getAgent('bob')).id, a.id);
   assert.equal((await town.getAgent('BOB')).id, a.id);
-  await rejectsWith(town.getAgent('carol'), 'town.agent_not_found');
-  await rejectsWith(town.getAgent('supervisor'), 'town.agent_not_found');
+  await rejectsWith(town.getAgent('carol'), 'agent.not_found');
+  await rejectsWith(town.getAgent('supervisor'), 'agent.not_found');
   assert.equal('seq' in (await town.getAgent('bob')), false);
 });
 
@@ -93,9 +93,9 @@ test('heartbeat from a stopped agent is 409 with current_state; unknown is 404',
   const { town, store } = makeTown();
   const a = await town.spawnAgent({ name: 'w' });
   await town.killAgent('w');
-  await rejectsWith(town.heartbeat('w', 'idle'), 'town.agent_state', 'stopped');
+  await rejectsWith(town.heartbeat('w', 'idle'), 'agent.state_conflict', 'stopped');
   assert.equal((await stored<AgentRecord>(store, 'agents', a.id))?.state, 'stopped');
-  await rejectsWith(town.heartbeat('ghost'), 'town.agent_not_found');
+  await rejectsWith(town.heartbeat('ghost'), 'agent.not_found');
 });
 
 test('kill stops the agent and queues one urgent shutdown message', async () => {
@@ -110,7 +110,7 @@ test('kill stops the agent and queues one urgent shutdown message', async () => 
   await town.killAgent('w');
   msgs = await all<MessageRecord>(store, 'messages');
   assert.equal(msgs.length, 1, 'killing a stopped agent queues nothing more');
-  await rejectsWith(town.killAgent('ghost'), 'town.agent_not_found');
+  await rejectsWith(town.killAgent('ghost'), 'agent.not_found');
 });
 
 test('restart makes the agent idle, drops queued shutdowns, keeps other messages', async () => {
@@ -126,7 +126,7 @@ test('restart makes the agent idle, drops queued shutdowns, keeps other messages
   const msgs = await all<MessageRecord>(store, 'messages');
   assert.deepEqual(msgs.map((m) => m.kind), ['info']);
   assert.equal((await stored<AgentRecord>(store, 'agents', a.id))?.state, 'idle');
-  await rejectsWith(town.restartAgent('ghost'), 'town.agent_not_found');
+  await rejectsWith(town.restartAgent('ghost'), 'agent.not_found');
 });
 
 test('prune removes stopped and errored agents with their messages, or all', async () => {
@@ -148,5 +148,5 @@ test('prune removes stopped and errored agents with their messages, or all', asy
   const everything = await town.pruneAgents(true);
   assert.deepEqual(everything.agents, ['live', 'dead']);
   assert.equal((await all(store, 'agents')).length, 0);
-  await rejectsWith(town.getAgent('live'), 'town.agent_not_found');
+  await rejectsWith(town.getAgent('live'), 'agent.not_found');
 });

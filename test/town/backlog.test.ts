@@ -21,13 +21,13 @@ test('add puts a pending, unassigned task at the end of the backlog', async () =
 test('add rejects too many tags, over-long tags and an empty description (422), storing nothing', async () => {
   const { town, store } = makeTown();
   const tooMany = Array.from({ length: 33 }, (_, i) => `t${i}`);
-  let err = await rejectsWith(town.addBacklog({ description: 'x', tags: tooMany }), 'body.invalid');
+  let err = await rejectsWith(town.addBacklog({ description: 'x', tags: tooMany }), 'input.invalid');
   assert.deepEqual(err.extras.errors?.map((e) => e.pointer), ['/tags']);
-  err = await rejectsWith(town.addBacklog({ description: 'x', tags: ['ok', 'y'.repeat(65)] }), 'body.invalid');
+  err = await rejectsWith(town.addBacklog({ description: 'x', tags: ['ok', 'y'.repeat(65)] }), 'input.invalid');
   assert.deepEqual(err.extras.errors?.map((e) => e.pointer), ['/tags/1']);
-  err = await rejectsWith(town.addBacklog({ description: '' }), 'body.invalid');
+  err = await rejectsWith(town.addBacklog({ description: '' }), 'input.invalid');
   assert.deepEqual(err.extras.errors?.map((e) => e.pointer), ['/description']);
-  await rejectsWith(town.addBacklog({ description: 'é'.repeat(32 * 1024 + 1) }), 'body.invalid');
+  await rejectsWith(town.addBacklog({ description: 'é'.repeat(32 * 1024 + 1) }), 'input.invalid');
   assert.equal((await all(store, 'tasks')).length, 0);
   // Exactly 32 tags and 64 KiB are fine.
   await town.addBacklog({ description: 'a'.repeat(64 * 1024), tags: tooMany.slice(0, 32) });
@@ -47,7 +47,7 @@ test('claim assigns a backlog task to the agent and queues a task_assign', async
 test('claim with an unknown agent leaves the task in the backlog', async () => {
   const { town, store } = makeTown();
   const t = await town.addBacklog({ description: 'job' });
-  await rejectsWith(town.claimTask(t.id, 'ghost'), 'town.agent_not_found');
+  await rejectsWith(town.claimTask(t.id, 'ghost'), 'agent.not_found');
   const rec = await stored<TaskRecord>(store, 'tasks', t.id);
   assert.deepEqual([rec?.state, rec?.assigned_to], ['pending', null]);
   assert.deepEqual((await town.listBacklog()).backlog.map((x) => x.id), [t.id]);
@@ -58,16 +58,16 @@ test('claim: unknown task 404, task not in the backlog 409, stopped agent 409', 
   const { town, store } = makeTown();
   await town.spawnAgent({ name: 'w' });
   await town.spawnAgent({ name: 'dead' });
-  await rejectsWith(town.claimTask('no-such-task', 'w'), 'town.task_not_found');
+  await rejectsWith(town.claimTask('no-such-task', 'w'), 'task.not_found');
   const t = await town.addBacklog({ description: 'job' });
   await town.claimTask(t.id, 'w');
-  await rejectsWith(town.claimTask(t.id, 'w'), 'town.not_in_backlog', 'assigned');
+  await rejectsWith(town.claimTask(t.id, 'w'), 'task.not_in_backlog', 'assigned');
   const direct = await town.assignTask('w', 'direct');
   await town.completeTask(direct.id, 'ok');
-  await rejectsWith(town.claimTask(direct.id, 'w'), 'town.not_in_backlog', 'completed');
+  await rejectsWith(town.claimTask(direct.id, 'w'), 'task.not_in_backlog', 'completed');
   await town.killAgent('dead');
   const t2 = await town.addBacklog({ description: 'job2' });
-  await rejectsWith(town.claimTask(t2.id, 'dead'), 'town.agent_state', 'stopped');
+  await rejectsWith(town.claimTask(t2.id, 'dead'), 'agent.state_conflict', 'stopped');
   assert.equal((await stored<TaskRecord>(store, 'tasks', t2.id))?.state, 'pending');
 });
 
@@ -90,7 +90,7 @@ test('assign-all with an unknown agent changes nothing', async () => {
   const { town, store } = makeTown();
   await town.addBacklog({ description: 'a' });
   await town.addBacklog({ description: 'b' });
-  await rejectsWith(town.assignAll('ghost'), 'town.agent_not_found');
+  await rejectsWith(town.assignAll('ghost'), 'agent.not_found');
   assert.equal((await town.listBacklog()).total, 2);
   assert.equal((await all(store, 'messages')).length, 0);
 });
@@ -104,9 +104,9 @@ test('delete cancels a backlog task and answers it with removed: true', async ()
   assert.deepEqual([r.removed, r.task_id, r.state], [true, t.id, 'cancelled']);
   assert.equal((await stored<TaskRecord>(store, 'tasks', t.id))?.state, 'cancelled');
   assert.deepEqual((await town.listBacklog()).backlog.map((x) => x.id), [keep.id]);
-  await rejectsWith(town.removeBacklog(t.id), 'town.not_in_backlog', 'cancelled');
-  await rejectsWith(town.removeBacklog('missing'), 'town.task_not_found');
+  await rejectsWith(town.removeBacklog(t.id), 'task.not_in_backlog', 'cancelled');
+  await rejectsWith(town.removeBacklog('missing'), 'task.not_found');
   await town.claimTask(keep.id, 'w');
-  await rejectsWith(town.removeBacklog(keep.id), 'town.not_in_backlog', 'assigned');
+  await rejectsWith(town.removeBacklog(keep.id), 'task.not_in_backlog', 'assigned');
   assert.equal((await stored<TaskRecord>(store, 'tasks', keep.id))?.state, 'assigned');
 });

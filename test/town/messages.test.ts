@@ -31,9 +31,9 @@ test('send resolves from/to by name or id; supervisor and conductor are the supe
 test('send to or from an unknown agent is 404 and an unknown kind 422; nothing is queued', async () => {
   const { town, store } = makeTown();
   await town.spawnAgent({ name: 'w' });
-  await rejectsWith(town.sendMessage({ to: 'ghost', message: 'x' }), 'town.agent_not_found');
-  await rejectsWith(town.sendMessage({ to: 'w', message: 'x', from: 'ghost' }), 'town.agent_not_found');
-  const err = await rejectsWith(town.sendMessage({ to: 'w', message: 'x', kind: 'gossip' as never }), 'body.invalid');
+  await rejectsWith(town.sendMessage({ to: 'ghost', message: 'x' }), 'agent.not_found');
+  await rejectsWith(town.sendMessage({ to: 'w', message: 'x', from: 'ghost' }), 'agent.not_found');
+  const err = await rejectsWith(town.sendMessage({ to: 'w', message: 'x', kind: 'gossip' as never }), 'input.invalid');
   assert.equal(err.extras.errors?.[0]?.pointer, '/kind');
   assert.equal((await all(store, 'messages')).length, 0);
 });
@@ -58,7 +58,7 @@ test('inbox is non-destructive and lists urgent first, FIFO within each', async 
   assert.deepEqual(first.messages.map((m) => m.body), order);
   assert.deepEqual([first.agent, first.count, first.total, first.urgent, first.next_cursor], ['w', 5, 5, 2, null]);
   assert.deepEqual((await town.inbox('w')).messages.map((m) => m.body), order, 'reading again shows the same');
-  await rejectsWith(town.inbox('ghost'), 'town.agent_not_found');
+  await rejectsWith(town.inbox('ghost'), 'agent.not_found');
 });
 
 test('next pops in delivery order until empty, then null', async () => {
@@ -76,7 +76,7 @@ test('next pops in delivery order until empty, then null', async () => {
   assert.equal((await all(store, 'messages')).length, 0);
   const agent = (await all<AgentRecord>(store, 'agents'))[0];
   assert.equal(agent?.last_active_at, new Date(T0 + 1000).toISOString());
-  await rejectsWith(town.nextMessage('ghost'), 'town.agent_not_found');
+  await rejectsWith(town.nextMessage('ghost'), 'agent.not_found');
 });
 
 test('the supervisor mailbox can be popped', async () => {

@@ -104,11 +104,11 @@ test('reclaim validates from/to before changing anything', async () => {
   await town.spawnAgent({ name: 'also-dead' });
   await town.killAgent('also-dead');
   const before = await snapshot(store);
-  await rejectsWith(town.reclaim({ to: 'ghost' }), 'town.agent_not_found');
-  await rejectsWith(town.reclaim({ to_backlog: true, from: 'ghost' }), 'town.agent_not_found');
-  await rejectsWith(town.reclaim({ to_backlog: true, from: 'live' }), 'town.agent_state', 'starting');
-  await rejectsWith(town.reclaim({ to: 'also-dead' }), 'town.agent_state', 'stopped');
-  const err = await rejectsWith(town.reclaim({ to_backlog: true, to: 'live' }), 'body.invalid');
+  await rejectsWith(town.reclaim({ to: 'ghost' }), 'agent.not_found');
+  await rejectsWith(town.reclaim({ to_backlog: true, from: 'ghost' }), 'agent.not_found');
+  await rejectsWith(town.reclaim({ to_backlog: true, from: 'live' }), 'agent.state_conflict', 'starting');
+  await rejectsWith(town.reclaim({ to: 'also-dead' }), 'agent.state_conflict', 'stopped');
+  const err = await rejectsWith(town.reclaim({ to_backlog: true, to: 'live' }), 'input.invalid');
   assert.equal(err.extras.errors?.[0]?.pointer, '/to');
   assert.deepEqual(await snapshot(store), before);
 });
@@ -163,7 +163,7 @@ test('orphan cancel cancels them; an unknown action is 422', async () => {
   const r = await town.orphanTasks('cancel');
   assert.deepEqual([r.count, r.tasks[0]?.id, r.tasks[0]?.state], [1, t.id, 'cancelled']);
   assert.equal((await stored<TaskRecord>(store, 'tasks', t.id))?.state, 'cancelled');
-  const err = await rejectsWith(town.orphanTasks('explode' as never), 'body.invalid');
+  const err = await rejectsWith(town.orphanTasks('explode' as never), 'input.invalid');
   assert.equal(err.extras.errors?.[0]?.pointer, '/action');
 });
 

@@ -26,11 +26,11 @@ test('assign creates an assigned task and queues a task_assign from the supervis
 
 test('assign to an unknown agent is 404 and to a stopped agent 409; nothing is stored', async () => {
   const { town, store } = makeTown();
-  await rejectsWith(town.assignTask('ghost', 'x'), 'town.agent_not_found');
-  await rejectsWith(town.assignTask('supervisor', 'x'), 'town.agent_not_found');
+  await rejectsWith(town.assignTask('ghost', 'x'), 'agent.not_found');
+  await rejectsWith(town.assignTask('supervisor', 'x'), 'agent.not_found');
   await town.spawnAgent({ name: 'w' });
   await town.killAgent('w');
-  await rejectsWith(town.assignTask('w', 'x'), 'town.agent_state', 'stopped');
+  await rejectsWith(town.assignTask('w', 'x'), 'agent.state_conflict', 'stopped');
   assert.equal((await all(store, 'tasks')).length, 0);
   assert.equal((await all<MessageRecord>(store, 'messages')).filter((m) => m.kind === 'task_assign').length, 0);
 });
@@ -47,8 +47,8 @@ test('start: task running, agent working with current_task', async () => {
   const agent = await stored<AgentRecord>(store, 'agents', a.id);
   assert.equal(agent?.state, 'working');
   assert.equal(agent?.current_task, t.id);
-  await rejectsWith(town.startTask(t.id), 'town.task_state', 'running');
-  await rejectsWith(town.startTask('nope'), 'town.task_not_found');
+  await rejectsWith(town.startTask(t.id), 'task.state_conflict', 'running');
+  await rejectsWith(town.startTask('nope'), 'task.not_found');
 });
 
 test('start on a stopped agent is 409 and changes nothing', async () => {
@@ -56,7 +56,7 @@ test('start on a stopped agent is 409 and changes nothing', async () => {
   await town.spawnAgent({ name: 'w' });
   const t = await town.assignTask('w', 'job');
   await town.killAgent('w');
-  await rejectsWith(town.startTask(t.id), 'town.agent_state', 'stopped');
+  await rejectsWith(town.startTask(t.id), 'agent.state_conflict', 'stopped');
   assert.equal((await stored<TaskRecord>(store, 'tasks', t.id))?.state, 'assigned');
 });
 
@@ -78,9 +78,9 @@ test('complete: agent idle, current_task cleared, tasks_completed counted, task_
   const m = inbox.messages[0];
   assert.deepEqual([m?.kind, m?.from, m?.to, m?.task_id], ['task_done', 'w', 'supervisor', t.id]);
   assert.match(m?.body ?? '', /all good/);
-  await rejectsWith(town.completeTask(t.id, 'again'), 'town.task_state', 'completed');
-  await rejectsWith(town.failTask(t.id, 'late'), 'town.task_state', 'completed');
-  await rejectsWith(town.completeTask('nope', 'x'), 'town.task_not_found');
+  await rejectsWith(town.completeTask(t.id, 'again'), 'task.state_conflict', 'completed');
+  await rejectsWith(town.failTask(t.id, 'late'), 'task.state_conflict', 'completed');
+  await rejectsWith(town.completeTask('nope', 'x'), 'task.not_found');
 });
 
 test('fail: agent idle, not counted, task_failed to supervisor (also from assigned)', async () => {
@@ -94,14 +94,14 @@ test('fail: agent idle, not counted, task_failed to supervisor (also from assign
   assert.deepEqual([agent?.state, agent?.current_task, agent?.tasks_completed], ['idle', null, 0]);
   const inbox = await town.inbox('conductor');
   assert.deepEqual(inbox.messages.map((m) => [m.kind, m.task_id]), [['task_failed', t.id]]);
-  await rejectsWith(town.startTask(t.id), 'town.task_state', 'failed');
+  await rejectsWith(town.startTask(t.id), 'task.state_conflict', 'failed');
 });
 
 test('a backlog task cannot be started or completed (409 pending)', async () => {
   const { town } = makeTown();
   const t = await town.addBacklog({ description: 'x' });
-  await rejectsWith(town.startTask(t.id), 'town.task_state', 'pending');
-  await rejectsWith(town.completeTask(t.id, 'r'), 'town.task_state', 'pending');
+  await rejectsWith(town.startTask(t.id), 'task.state_conflict', 'pending');
+  await rejectsWith(town.completeTask(t.id, 'r'), 'task.state_conflict', 'pending');
 });
 
 test('getTask returns the record with task_id; unknown is 404', async () => {
@@ -110,7 +110,7 @@ test('getTask returns the record with task_id; unknown is 404', async () => {
   const got = await town.getTask(t.id);
   assert.deepEqual(got, t);
   assert.equal(got.task_id, t.id);
-  await rejectsWith(town.getTask('missing'), 'town.task_not_found');
+  await rejectsWith(town.getTask('missing'), 'task.not_found');
 });
 
 test('listTasks filters by state, agent and tag; pending lists assigned-not-started', async () => {
@@ -130,7 +130,7 @@ test('listTasks filters by state, agent and tag; pending lists assigned-not-star
   assert.deepEqual(pending.tasks.map((t) => t.id), [t1.id]);
   assert.equal(pending.count, 1);
   assert.equal(pending.total, 1);
-  await rejectsWith(town.listTasks({ agent: 'ghost' }), 'town.agent_not_found');
-  const bad = await rejectsWith(town.listTasks({ state: 'done' }), 'query.invalid');
+  await rejectsWith(town.listTasks({ agent: 'ghost' }), 'agent.not_found');
+  const bad = await rejectsWith(town.listTasks({ state: 'done' }), 'input.invalid');
   assert.equal(bad.extras.errors?.[0]?.pointer, '/state');
 });

@@ -1,7 +1,7 @@
 // Shared set-up for the town unit tests: a memory store, a fake clock and a
 // town over them, plus helpers to assert on problems and stored records.
 import assert from 'node:assert/strict';
-import { HttpError, type ErrorCode } from '../../src/errors.js';
+import { OpError, type ErrorCode } from '../../src/errors.js';
 import type { Collection, Store } from '../../src/store/store.js';
 import { createMemoryStore } from '../../src/store/memory-store.js';
 import { createTown, type Town, type TownConfig } from '../../src/town/town.js';
@@ -36,14 +36,14 @@ export function makeTown(config: Partial<TownConfig> = {}): Fixture {
 }
 
 /** Await `promise` and check it failed with `code` (and, if given, `current_state`). */
-export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, currentState?: string): Promise<HttpError> {
+export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, currentState?: string): Promise<OpError> {
   let caught: unknown;
   try {
     await promise;
   } catch (err) {
     caught = err;
   }
-  assert.ok(caught instanceof HttpError, `expected HttpError ${code}, got ${String(caught)}`);
+  assert.ok(caught instanceof OpError, `expected OpError ${code}, got ${String(caught)}`);
   assert.equal(caught.code, code);
   if (currentState !== undefined) assert.equal(caught.extras.current_state, currentState);
   return caught;

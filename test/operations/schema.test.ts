@@ -2,7 +2,7 @@
 // RFC 6901 escaping of "~" and "/" in keys.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toJsonSchema, validate, type Schema } from '../../src/http/schema.js';
+import { toJsonSchema, validate, type Schema } from '../../src/operations/schema.js';
 
 describe('string', () => {
   test('type', () => {

@@ -1,0 +1,132 @@
+// Idempotency keys for operations that create something: a retry with the
+// same key and input replays the first answer (errors below "server" included);
+// the same key with other input is `idempotency.mismatch`. Keys are scoped to
+// the principal and the operation and kept 24 hours in the store, so they
+// survive a restart and work whichever transport the retry comes through.
+//
+// The earlier answer is looked up, and this answer stored, inside the one
+// transaction the operation makes (see store/commit-hook.ts): a crash keeps
+// both the work and its key or neither, and a concurrent retry, whose
+// transaction necessarily runs before or after, sees the first one's record.
+import { createHash } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { OpError, invalidInput, type ErrorCode, type ErrorExtras } from '../errors.js';
+import type { CommitHook } from '../store/commit-hook.js';
+import type { Store } from '../store/store.js';
+
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+const KEY = /^[\x21-\x7e]{1,255}$/;
+
+interface StoredAnswer {
+  id: string;
+  input_sha256: string;
+  /** The operation's output, when it succeeded. */
+  output?: unknown;
+  /** Set when the first answer was a refusal: replayed as the same error. */
+  error?: { code: ErrorCode; detail: string; extras: ErrorExtras };
+  expires_at: number;
+}
+
+/** Thrown inside the transaction to end it with no writes and answer what was stored. */
+export class Replay {
+  constructor(readonly stored: StoredAnswer) {}
+}
+
+/** Codes that are answers worth replaying (the request itself was refused), not passing failures. */
+const REPLAYED_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'input.invalid',
+  'agent.not_found',
+  'agent.exists',
+  'agent.state_conflict',
+  'agent.limit_reached',
+  'task.not_found',
+  'task.state_conflict',
+  'task.not_in_backlog',
+]);
+
+export interface IdempotentCall {
+  readonly hook: CommitHook;
+  /** After the run: store the output if it differs from what the transaction recorded. */
+  settle(output: unknown): Promise<void>;
+  /** After a failed run: store a replayable refusal. */
+  fail(err: unknown): Promise<void>;
+}
+
+export interface Idempotency {
+  begin(principal: string, operation: string, key: string, input: unknown): IdempotentCall;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export function createIdempotency(store: Store, clock: Clock): Idempotency {
+  return {
+    begin(principal, operation, key, input) {
+      if (!KEY.test(key)) {
+        throw invalidInput([{ pointer: '/headers/idempotency-key', message: 'must be 1-255 printable ASCII characters' }]);
+      }
+      const id = sha256(`${principal}\0${operation}\0${key}`);
+      const inputHash = sha256(JSON.stringify(input ?? null));
+      const now = clock.now();
+      let recorded: string | null = null;
+      const save = (answer: Pick<StoredAnswer, 'output' | 'error'>): Promise<void> =>
+        store.transact((tx) => {
+          tx.delete('idempotency', id);
+          tx.put('idempotency', id, { id, input_sha256: inputHash, ...answer, expires_at: now + IDEMPOTENCY_TTL_MS });
+        });
+      const hook: CommitHook = {
+        before(tx) {
+          const stored = tx.get<StoredAnswer>('idempotency', id);
+          if (stored === undefined || stored.expires_at <= now) return;
+          if (stored.input_sha256 !== inputHash) {
+            throw new OpError('idempotency.mismatch', 'This Idempotency-Key was already used with a different request body.');
+          }
+          throw new Replay(stored);
+        },
+        after(tx, result) {
+          const record: StoredAnswer = { id, input_sha256: inputHash, output: result ?? null, expires_at: now + IDEMPOTENCY_TTL_MS };
+          tx.delete('idempotency', id);
+          tx.put('idempotency', id, record);
+          recorded = JSON.stringify(record.output);
+        },
+      };
+      return {
+        hook,
+        async settle(output) {
+          if (recorded !== JSON.stringify(output ?? null)) await save({ output: output ?? null });
+        },
+        async fail(err) {
+          if (err instanceof OpError && REPLAYED_ERRORS.has(err.code)) {
+            await save({ error: { code: err.code, detail: err.detail, extras: err.extras } });
+          }
+        },
+      };
+    },
+  };
+}
+
+/** The answer a replay gives: the stored output, or the stored refusal thrown again. */
+export function replayed(stored: StoredAnswer): unknown {
+  if (stored.error !== undefined) throw new OpError(stored.error.code, stored.error.detail, stored.error.extras);
+  return stored.output ?? null;
+}
+
+/** Deletes expired records; called on a timer, not on the request path. */
+export async function purgeExpiredIdempotency(store: Store, clock: Clock): Promise<number> {
+  const now = clock.now();
+  const expired = await store.read((tx) => tx.list<StoredAnswer>('idempotency').filter((r) => r.expires_at <= now).map((r) => r.id));
+  if (expired.length === 0) return 0;
+  return store.transact((tx) => {
+    let removed = 0;
+    for (const id of expired) {
+      // Re-checked here: the key may have been used again since the read.
+      const current = tx.get<StoredAnswer>('idempotency', id);
+      if (current !== undefined && current.expires_at <= now) {
+        tx.delete('idempotency', id);
+        removed++;
+      }
+    }
+    return removed;
+  });
+}
