@@ -112,6 +112,22 @@ if (skip !== false) {
       }
     });
 
+    test('the same Idempotency-Key sent to three replicas at once creates one task; the others replay it', async () => {
+      const replicas = await startReplicas(redis, `idem-race-${randomUUID()}`, 3);
+      try {
+        for (let round = 0; round < 5; round++) {
+          const headers = { 'idempotency-key': `race-${round}` };
+          const answers = await Promise.all(replicas.map((s) => s.request('POST', '/v1/backlog', { headers, body: { description: `race ${round}` } })));
+          assert.ok(answers.every((r) => r.status === 201), answers.map((r) => r.status).join(','));
+          assert.equal(new Set(answers.map((r) => r.json.task_id)).size, 1, 'every replica answers with the one task');
+          assert.equal(answers.filter((r) => r.headers['idempotent-replayed'] === 'true').length, 2);
+        }
+        assert.equal((await replicas[0]!.request('GET', '/v1/backlog')).json.total, 5);
+      } finally {
+        await closeAll(replicas);
+      }
+    });
+
     test('a replica started later against an existing town catches up and serves', async () => {
       const town = `join-${randomUUID()}`;
       const [a] = (await startReplicas(redis, town, 1)) as [TestServer];
