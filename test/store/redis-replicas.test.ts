@@ -161,7 +161,9 @@ if (skip !== false) {
         assert.ok(Number(write.headers['retry-after']) > 0, 'Retry-After is set');
         assert.doesNotMatch(write.text, /pw-5be1/);
         assert.equal((await s.request('GET', '/v1/backlog')).status, 503);
-        assert.equal((await s.request('GET', '/ready')).status, 503);
+        const notReady = await s.request('GET', '/ready');
+        assert.equal(notReady.status, 503);
+        assert.match(notReady.json.detail, /cannot reach its store/);
         await redis.start();
         const deadline = Date.now() + 10_000;
         while ((await s.request('GET', '/ready')).status !== 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
