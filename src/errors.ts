@@ -13,6 +13,10 @@ export const ERROR_CODES = [
   'scope.denied',
   'rate.limited',
   'auth.busy',
+  // OIDC: the identity provider's signing keys cannot be fetched (our outage, not a bad token).
+  'auth.unavailable',
+  // A reload found the new configuration invalid; the running one is unchanged.
+  'config.reload_failed',
   'input.invalid',
   'idempotency.mismatch',
   'agent.not_found',
@@ -48,6 +52,8 @@ export interface ErrorExtras {
   current_state?: string;
   /** Seconds, for rate limits and unavailability. */
   retry_after_secs?: number;
+  /** RFC 6750 `error` for a Bearer challenge: a credential was presented and failed. */
+  bearer_error?: 'invalid_token';
 }
 
 export class OpError extends Error {

@@ -7,7 +7,8 @@
 // It implements the same synchronous FailureLimiter the authenticator already
 // uses, so auth/ does not change: `blockedFor` answers from this replica's own
 // in-memory limiter plus the blocks it has heard of; `recordFailure` counts
-// locally at once and in Redis in the background. So each replica may verify
+// locally at once and in Redis in the background, `withdraw` takes a count
+// back (and lifts a block it had caused, on every replica). So each replica may verify
 // about one Redis round trip's worth of attempts past the limit, and with
 // Redis down the per-replica limiter still protects each process.
 //
@@ -18,7 +19,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import { runScript } from '../store/redis-connection.js';
-import { FAILURE_SCRIPT } from '../store/redis-scripts.js';
+import { FAILURE_SCRIPT, WITHDRAW_SCRIPT } from '../store/redis-scripts.js';
 import { townKeys } from '../store/redis-keys.js';
 import type { FailureLimiter } from './failure-limiter.js';
 
@@ -66,14 +67,16 @@ export async function createRedisFailureLimiter(options: RedisFailureLimiterOpti
   subscriber.on('message', (_channel: string, payload: string) => {
     try {
       const { address, ttl } = JSON.parse(payload) as { address?: unknown; ttl?: unknown };
-      if (typeof address === 'string' && typeof ttl === 'number' && ttl > 0) block(address, clock.now() + Math.min(ttl, WINDOW_MS));
+      if (typeof address !== 'string' || typeof ttl !== 'number') return;
+      // ttl 0: a withdrawn attempt took the shared count back below the limit.
+      if (ttl > 0) block(address, clock.now() + Math.min(ttl, WINDOW_MS));
+      else blockedUntil.delete(address);
     } catch {
       // Not ours; ignore.
     }
   });
   // The duplicate is lazy like the store's client; with Redis down, blocks are simply not heard.
-  await subscriber
-    .connect()
+  await (subscriber.status === 'wait' ? subscriber.connect() : Promise.resolve())
     .then(() => subscriber.subscribe(options.channel))
     .catch(() => undefined);
 
@@ -98,8 +101,18 @@ export async function createRedisFailureLimiter(options: RedisFailureLimiterOpti
           const [count, ttl] = reply as [number, number];
           if (count < maxPerMinute) return;
           block(address, clock.now() + ttl);
-          if (count === maxPerMinute) return client.publish(options.channel, JSON.stringify({ address, ttl }));
-          return undefined;
+          return client.publish(options.channel, JSON.stringify({ address, ttl }));
+        })
+        .catch(() => undefined);
+    },
+    withdraw(address) {
+      local.withdraw(address);
+      runScript(client, WITHDRAW_SCRIPT, [counterKey(address)], [])
+        .then((left) => {
+          // Attempts counted when they started can reach the limit for a moment; lift that block everywhere.
+          if ((left as number) >= maxPerMinute || !blockedUntil.has(address)) return;
+          blockedUntil.delete(address);
+          return client.publish(options.channel, JSON.stringify({ address, ttl: 0 }));
         })
         .catch(() => undefined);
     },

@@ -23,6 +23,7 @@ Options:
   --version       show the version
 
 Without --config/--town, ./tinytown.toml is read if it exists.
+SIGHUP re-reads the configuration (keys, OIDC settings, TLS certificate); SIGTERM stops.
 \`townhall store export|import\` moves a town between stores (see \`townhall store --help\`).
 Environment: TOWNHALL_BIND, TOWNHALL_PORT, TOWNHALL_AUTH_MODE, TOWNHALL_API_KEY_ID,
 TOWNHALL_API_TOKEN_HASH, TOWNHALL_API_KEY_SCOPES, TOWNHALL_LOG_FORMAT, TOWNHALL_REDIS_URL.
@@ -80,18 +81,25 @@ export async function runTownhall(argv: string[]): Promise<number> {
     process.stderr.write(`townhall: the audit log (stdout) cannot be written (${err.code ?? 'error'}); stopping\n`);
     onStop('audit log unwritable');
   };
-  const handlers = { SIGTERM: () => onStop('SIGTERM received'), SIGINT: () => onStop('SIGINT received') };
+  // SIGHUP reloads the configuration (it must not kill the server, as its default does).
+  let onReload: () => void = () => undefined;
+  const handlers = { SIGTERM: () => onStop('SIGTERM received'), SIGINT: () => onStop('SIGINT received'), SIGHUP: () => onReload() };
   process.once('SIGTERM', handlers.SIGTERM);
   process.once('SIGINT', handlers.SIGINT);
+  process.on('SIGHUP', handlers.SIGHUP);
   process.stdout.on('error', onAuditError);
   try {
-    const { config, warnings } = loadConfig({ flags: values, env: process.env, cwd: process.cwd() });
+    const load = (): ReturnType<typeof loadConfig> => loadConfig({ flags: values, env: process.env, cwd: process.cwd() });
+    const { config, warnings } = load();
     const townhall = await startTownhall(
       config,
-      { audit: (line) => process.stdout.write(line), log: (line) => process.stderr.write(line) },
+      { audit: (line) => process.stdout.write(line), log: (line) => process.stderr.write(line), auditBacklog: () => process.stdout.writableLength },
       systemClock,
       warnings,
+      { reloadConfig: load },
     );
+    // The reloader logs the outcome, refused or applied.
+    onReload = () => void townhall.reload('SIGHUP');
     await new Promise<void>((resolve) => {
       onStop = (signal) => {
         townhall.logger.info(`${signal}; finishing in-flight requests`);
@@ -117,6 +125,7 @@ export async function runTownhall(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGTERM', handlers.SIGTERM);
     process.off('SIGINT', handlers.SIGINT);
+    process.off('SIGHUP', handlers.SIGHUP);
     process.stdout.off('error', onAuditError);
   }
 }

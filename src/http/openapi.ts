@@ -22,6 +22,7 @@ const TAGS: Readonly<Record<string, string>> = {
   backlog: 'Unassigned work, taken in order.',
   message: 'Mailboxes: send, read, take the next message.',
   recovery: 'Recovering from agents that stopped or vanished.',
+  admin: 'Operators: reload the configuration, list the API keys.',
 };
 
 const REQUEST_ID_HEADER = {
@@ -38,7 +39,7 @@ function camel(name: string): string {
 export function routeErrorCodes(route: RouteDef, secured = true): HttpCode[] {
   const codes = new Set<HttpCode>(['request.bad_path', 'request.timeout', 'server.internal']);
   if (route.access !== 'public' && secured) {
-    for (const c of ['auth.unauthorized', 'scope.denied', 'rate.limited', 'auth.busy'] as const) codes.add(c);
+    for (const c of ['auth.unauthorized', 'scope.denied', 'rate.limited', 'auth.busy', 'auth.unavailable'] as const) codes.add(c);
   }
   if (route.method !== 'GET') {
     for (const c of ['body.too_large', 'body.unsupported_media_type', 'body.malformed_json', 'body.invalid'] as const) codes.add(c);

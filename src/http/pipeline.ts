@@ -11,9 +11,11 @@ import { performance } from 'node:perf_hooks';
 import type { ServerLogger } from '../audit/server-logger.js';
 import type { AuthResult, Authenticator } from '../auth/authenticate.js';
 import { ANONYMOUS_ID, type Principal } from '../auth/principal.js';
+import { verifiedPeer } from '../tls/peer-certificate.js';
 import type { FieldError } from '../errors.js';
 import type { InvokeOptions, Invoker } from '../operations/invoke.js';
 import { hasBody, readJsonBody } from './body.js';
+import { clientAddress, type ProxyTrust } from './client-address.js';
 import { HttpError, invalidBody, invalidQuery, toHttpError } from './http-errors.js';
 import type { Metrics } from './metrics.js';
 import { RequestCancellation } from './request-cancellation.js';
@@ -32,8 +34,11 @@ export interface PipelineDeps {
   metrics: Metrics;
   requestTimeoutMs: number;
   maxBodyBytes: number;
-  trustProxy: boolean;
+  /** Whose X-Forwarded-For to believe (client-address.ts). */
+  proxies: ProxyTrust;
   basicPossible: boolean;
+  /** True while the audit log cannot keep up: operations are refused rather than run unaudited. */
+  auditBacklogged: () => boolean;
 }
 
 export interface Pipeline {
@@ -60,21 +65,6 @@ const EMPTY_QUERY = new URLSearchParams();
 const MAX_URL_LENGTH = 8192;
 /** Who calls a public operation: nobody authenticated, no scopes. */
 const PUBLIC_PRINCIPAL: Principal = Object.freeze({ id: ANONYMOUS_ID, scopes: Object.freeze([]) });
-
-function normalizeAddress(address: string | undefined): string {
-  if (address === undefined) return 'unknown';
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
-}
-
-/** The client's address; X-Forwarded-For (right-most entry, set by our proxy) only when trusted. */
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  const forwarded = req.headers['x-forwarded-for'];
-  if (trustProxy && typeof forwarded === 'string') {
-    const last = forwarded.split(',').map((s) => s.trim()).filter((s) => s !== '').pop();
-    if (last !== undefined && last.length <= 64 && /^[0-9A-Fa-f:.]+$/.test(last)) return normalizeAddress(last);
-  }
-  return normalizeAddress(req.socket.remoteAddress);
-}
 
 /** The path of an absolute-form target (`GET http://host/v1/status`), which RFC 9112 says a server must accept. */
 function absoluteFormPath(url: string): string {
@@ -147,7 +137,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const url = absoluteFormPath(req.url ?? '/');
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const addr = clientAddress(req, deps.trustProxy);
+    const addr = clientAddress(req, deps.proxies);
     const state: AuthState = { principal: null, invoked: false };
     let route: RouteDef | null = null;
     // How the exchange ended early, if it did: the answer a 408 gave, or the client gone.
@@ -158,11 +148,17 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const shownId = clientId ?? requestId;
     const headers: ResponseHeaders = { 'X-Request-Id': shownId, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
     const problemCtx = { requestId: shownId, basicPossible: deps.basicPossible, isHead, headers };
+    // How the request authenticated and the verified client certificate, for the audit line.
+    const peer = verifiedPeer(req.socket);
+    const auditExtras: { auth: string; clientCert?: string; clientRequestId?: string } = { auth: 'none' };
+    if (peer !== null) auditExtras.clientCert = peer.subject;
+    if (clientId !== undefined) auditExtras.clientRequestId = clientId;
     const querySourced = (): ReadonlySet<string> | undefined => (route?.kind === 'operation' ? new Set(route.queryFields.keys()) : undefined);
     const invokeOptions: InvokeOptions = {
       transport: 'http',
       requestId,
       remoteAddr: addr,
+      auditExtras,
       method,
       path,
       signal: () => cancellation.signal,
@@ -174,7 +170,6 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         if (route?.kind !== 'operation') return 200;
         return output === null && route.binding.emptyStatus !== undefined ? route.binding.emptyStatus : route.status;
       },
-      ...(clientId === undefined ? {} : { auditExtras: { clientRequestId: clientId } }),
     };
     try {
       if (req.httpVersionMajor !== 1) throw new HttpError('request.version', 'Only HTTP/1.0 and HTTP/1.1 are served here.');
@@ -182,6 +177,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if ((req.headersDistinct['host']?.length ?? 0) > 1) throw new HttpError('request.malformed', 'A request must carry exactly one Host header.');
       if (!path.startsWith('/') || url.length > MAX_URL_LENGTH) throw new HttpError('request.bad_path', 'The request target must be an absolute path of at most 8192 bytes.');
       const match = deps.router.match(method, path);
+      // The audit log is behind (stdout blocked): take no new work rather than drop lines or buffer without
+      // bound. Only the server's own routes (liveness, metrics), which write no audit line, still answer.
+      if (!(match.kind === 'found' && match.route.kind === 'raw') && deps.auditBacklogged()) {
+        throw new HttpError('server.overloaded', 'The server cannot write its audit log fast enough; retry shortly.', { retry_after_secs: 1 });
+      }
       if (match.kind === 'bad_path') throw new HttpError('request.bad_path', 'The request path has malformed percent-encoding or an over-long segment.');
       if (match.kind === 'not_found') throw new HttpError('route.not_found', 'No route matches this path.');
       if (match.kind === 'method_not_allowed') throw new HttpError('route.method_not_allowed', `Method ${method} is not allowed here.`, { allow: match.allow });
@@ -201,8 +201,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       let principal: Principal | null = null;
       if (route.access !== 'public') {
-        const auth = deps.authenticator.authenticate(req.headers, addr);
-        principal = authenticated(auth instanceof Promise ? await auth : auth, state);
+        const pending = deps.authenticator.authenticate({ headers: req.headers, clientAddress: addr, peer });
+        const auth = pending instanceof Promise ? await pending : pending;
+        auditExtras.auth = auth.method;
+        principal = authenticated(auth, state);
       }
       if (route.kind === 'raw') {
         // The server's own routes take no input: an empty body or `{}` at most.
@@ -243,7 +245,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         if (unreadBody(req) || shuttingDown) headers['Connection'] = 'close';
         sendProblem(res, error, problemCtx);
       }
-      if (!state.invoked) deps.invoker.auditRefusal(state.principal, route?.kind === 'operation' ? route.op : null, err, invokeOptions, started, state.reason);
+      if (!state.invoked && error?.code !== 'server.overloaded') deps.invoker.auditRefusal(state.principal, route?.kind === 'operation' ? route.op : null, err, invokeOptions, started, state.reason);
     } finally {
       deadlines.untrack(deadline);
       longPolls.delete(cancellation);

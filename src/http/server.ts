@@ -1,22 +1,28 @@
-// The node:http server around the pipeline: connection and header limits,
-// one request at a time per connection, listening, and a graceful stop (stop
-// accepting, end long-polls, let in-flight requests finish within a bounded
-// wait, then cut what is left).
+// The node:http (or, with TLS, node:https) server around the pipeline:
+// connection and header limits, one request at a time per connection,
+// listening, certificate swaps on reload, and a graceful stop (stop accepting,
+// end long-polls, let in-flight requests finish within a bounded wait, then
+// cut what is left).
 //
 // Security: a client that pipelines requests without reading the answers
 // gets at most one answer built beyond what its socket has taken (the next
 // request waits until the socket drains), and a connection with more than
 // MAX_PIPELINED requests waiting is closed: nginx and Envoy likewise stop
 // reading a connection whose responses are not being consumed.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { Pipeline } from './pipeline.js';
 
 export interface RunningServer {
   readonly server: Server;
   readonly port: number;
   readonly address: string;
+  readonly scheme: 'http' | 'https';
+  /** New handshakes use this certificate/key/CA; open connections keep theirs. HTTPS only. */
+  setSecureContext(options: SecureContextOptions): void;
   /** Graceful stop; resolves when every connection is closed. */
   close(graceMs?: number): Promise<void>;
 }
@@ -27,6 +33,8 @@ export interface ListenOptions {
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   maxConnections: number;
+  /** HTTPS with these options; absent: plain HTTP. */
+  tls?: TlsOptions;
 }
 
 /** Requests allowed to wait behind the one being answered on a connection. */
@@ -69,24 +77,25 @@ export async function startHttpServer(pipeline: Pipeline, opts: ListenOptions): 
     if (item !== undefined) serve(conn, socket, item[0], item[1]);
   }
 
-  const server = createServer(
-    {
-      // Header and request-receipt bounds: slow or huge headers cannot pin a socket.
-      maxHeaderSize: 16 * 1024,
-      headersTimeout: opts.headersTimeoutMs,
-      requestTimeout: opts.requestTimeoutMs + opts.headersTimeoutMs,
-      // Node checks those timeouts every 30 s by default: a slow-header client could stay ~half a minute past them.
-      connectionsCheckingInterval: 250,
-      keepAliveTimeout: KEEP_ALIVE_MS,
-    },
-    (req, res) => {
-      const socket = req.socket as TrackedSocket;
-      const conn = (socket[CONNECTION] ??= { busy: false, waiting: [] });
-      if (!conn.busy) return serve(conn, socket, req, res);
-      if (conn.waiting.length >= MAX_PIPELINED) return void socket.destroy();
-      conn.waiting.push([req, res]);
-    },
-  );
+  const httpOptions: ServerOptions = {
+    // Header and request-receipt bounds: slow or huge headers cannot pin a socket.
+    maxHeaderSize: 16 * 1024,
+    headersTimeout: opts.headersTimeoutMs,
+    requestTimeout: opts.requestTimeoutMs + opts.headersTimeoutMs,
+    // Node checks those timeouts every 30 s by default: a slow-header client could stay ~half a minute past them.
+    connectionsCheckingInterval: 250,
+    keepAliveTimeout: KEEP_ALIVE_MS,
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const socket = req.socket as TrackedSocket;
+    const conn = (socket[CONNECTION] ??= { busy: false, waiting: [] });
+    if (!conn.busy) return serve(conn, socket, req, res);
+    if (conn.waiting.length >= MAX_PIPELINED) return void socket.destroy();
+    conn.waiting.push([req, res]);
+  };
+  const tlsServer = opts.tls === undefined ? null : createHttpsServer({ ...httpOptions, ...opts.tls }, onRequest);
+  // https.Server is an http.Server over TLS sockets: the rest of this file treats both alike.
+  const server: Server = tlsServer ?? createServer(httpOptions, onRequest);
   server.maxConnections = opts.maxConnections;
   // Expect: 100-continue is answered by the pipeline once the key and the size are accepted.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
@@ -117,6 +126,11 @@ export async function startHttpServer(pipeline: Pipeline, opts: ListenOptions): 
     server,
     port: info.port,
     address: info.address,
+    scheme: tlsServer === null ? 'http' : 'https',
+    setSecureContext(options) {
+      if (tlsServer === null) throw new Error('setSecureContext on a plain HTTP server');
+      tlsServer.setSecureContext(options);
+    },
     close(graceMs = 10_000) {
       closing ??= (async () => {
         pipeline.beginShutdown();

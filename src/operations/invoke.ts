@@ -32,8 +32,8 @@ export interface InvokeOptions {
   statusOf(error: unknown, output?: unknown): number;
   /** Set when the transport already ended the exchange: nothing may run, and the audit says how it ended. */
   ending?: () => 'timeout' | 'aborted' | undefined;
-  /** Extra fields for the audit line, from the transport. */
-  auditExtras?: Readonly<Pick<AuditEvent, 'clientRequestId'>>;
+  /** Extra fields for the audit line, from the transport: its client's request id, how it authenticated, the client certificate. */
+  auditExtras?: Readonly<Pick<AuditEvent, 'clientRequestId' | 'auth' | 'clientCert'>>;
 }
 
 export interface Invocation {
@@ -89,9 +89,10 @@ export function createInvoker(deps: InvokerDeps): Invoker {
     const status = options.statusOf(error, output);
     const ending = options.ending?.();
     const result: AuditResult = ending ?? (error === undefined && status >= 400 ? 'error' : resultOf(error));
-    // Every mutation is recorded, and every refusal; successful reads are not.
+    // Every mutation is recorded, and every refusal (an authentication failure
+    // answered 503 too: its reason says why); successful reads are not.
     // A request that named no operation counts as a mutation by its method.
-    if (result !== 'denied' && !(op === null ? MUTATING_METHODS.has(options.method) : op.mutates)) return;
+    if (result !== 'denied' && reason === undefined && !(op === null ? MUTATING_METHODS.has(options.method) : op.mutates)) return;
     const who = principal ?? ANONYMOUS;
     deps.audit.log({
       requestId: options.requestId,

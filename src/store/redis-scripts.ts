@@ -49,3 +49,14 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {n, ttl}
 `;
+
+/**
+ * KEYS: counter. Takes back one counted attempt (the authenticator counts a
+ * slow attempt when it starts and withdraws it if it did not fail).
+ * Returns the count left.
+ */
+export const WITHDRAW_SCRIPT = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n <= 0 then return 0 end
+return redis.call('DECR', KEYS[1])
+`;

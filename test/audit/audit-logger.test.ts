@@ -104,6 +104,15 @@ describe('text format', () => {
     assert.ok(formatAuditLine(event({ durationMs: 0.04 }), 'text', TIME).includes(' duration_ms=0 '));
   });
 
+  test('auth and client_cert, when given, follow remote_addr, before the reason; JSON has the same fields', () => {
+    const e = event({ status: 401, auth: 'mtls', clientCert: 'svc "x"', reason: 'cert_unknown_subject' });
+    const line = formatAuditLine(e, 'text', TIME);
+    assert.ok(line.endsWith(' remote_addr="127.0.0.1" auth="mtls" client_cert="svc \\"x\\"" reason="cert_unknown_subject"'), line);
+    assert.equal(parseText(line)['client_cert'], 'svc "x"');
+    const json = JSON.parse(formatAuditLine(e, 'json', TIME)) as Record<string, unknown>;
+    assert.deepEqual([json['auth'], json['client_cert'], json['reason']], ['mtls', 'svc "x"', 'cert_unknown_subject']);
+  });
+
   test('a reason, when given, is appended quoted', () => {
     const line = formatAuditLine(event({ status: 401, principal: 'anonymous', scopes: [], reason: 'wrong_key' }), 'text', TIME);
     assert.ok(line.endsWith(' remote_addr="127.0.0.1" reason="wrong_key"'), line);

@@ -33,7 +33,7 @@ describe('pipeline in mode none', () => {
     now += 42_000;
     const r = await s.request('GET', '/health');
     assert.equal(r.status, 200);
-    assert.deepEqual(r.json, { status: 'ok', uptime_secs: 42 });
+    assert.deepEqual(r.json, { status: 'ok', uptime_secs: 42, url: `http://127.0.0.1:${s.port}` });
     for (const path of ['/healthz', '/ready', '/readyz']) assert.equal((await s.request('GET', path)).status, 200);
   });
 
