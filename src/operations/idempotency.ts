@@ -10,7 +10,7 @@
 // transaction necessarily runs before or after, sees the first one's record.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import { OpError, invalidInput, type ErrorCode, type ErrorExtras } from '../errors.js';
+import { OpError, classOf, invalidInput, type ErrorCode, type ErrorExtras } from '../errors.js';
 import type { CommitHook } from '../store/commit-hook.js';
 import type { Store, WriteTx } from '../store/store.js';
 
@@ -35,18 +35,6 @@ interface StoredAnswer {
 export class Replay {
   constructor(readonly stored: StoredAnswer) {}
 }
-
-/** Codes that are answers worth replaying (the request itself was refused), not passing failures. */
-const REPLAYED_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'input.invalid',
-  'agent.not_found',
-  'agent.exists',
-  'agent.state_conflict',
-  'agent.limit_reached',
-  'task.not_found',
-  'task.state_conflict',
-  'task.not_in_backlog',
-]);
 
 export interface IdempotentCall {
   readonly hook: CommitHook;
@@ -121,7 +109,8 @@ export function createIdempotency(store: Store, clock: Clock, maxKeysPerPrincipa
           if (recorded !== JSON.stringify(output ?? null)) await save({ output: output ?? null });
         },
         async fail(err) {
-          if (err instanceof OpError && REPLAYED_ERRORS.has(err.code)) {
+          // A refusal is the answer to this request as sent; a passing failure (busy, timeout) is not replayed.
+          if (err instanceof OpError && classOf(err.code) === 'refused' && err.code !== 'idempotency.mismatch') {
             await save({ error: { code: err.code, detail: err.detail, extras: err.extras } });
           }
         },
