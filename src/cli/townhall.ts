@@ -7,6 +7,7 @@ import { ConfigError } from '../config/config.js';
 import { loadConfig, type ConfigFlags } from '../config/load-config.js';
 import { startTownhall } from '../main.js';
 import { runMcpCommand } from './mcp-command.js';
+import { runStoreCommand } from './store-command.js';
 import { VERSION } from '../version.js';
 
 export const USAGE = `Usage: townhall [options]
@@ -25,12 +26,17 @@ Options:
 
 Without --config/--town, ./tinytown.toml is read if it exists.
 SIGHUP re-reads the configuration (keys, OIDC settings, TLS certificate); SIGTERM stops.
+\`townhall store export|import\` moves a town between stores (see \`townhall store --help\`).
 Environment: TOWNHALL_BIND, TOWNHALL_PORT, TOWNHALL_AUTH_MODE, TOWNHALL_API_KEY_ID,
-TOWNHALL_API_TOKEN_HASH, TOWNHALL_API_KEY_SCOPES, TOWNHALL_LOG_FORMAT.
+TOWNHALL_API_TOKEN_HASH, TOWNHALL_API_KEY_SCOPES, TOWNHALL_LOG_FORMAT, TOWNHALL_REDIS_URL.
 `;
 
 export async function runTownhall(argv: string[]): Promise<number> {
   if (argv[0] === 'mcp-stdio' || argv[0] === 'mcp-http') return runMcpCommand(argv[0], argv.slice(1), runTownhall);
+  if (argv[0] === 'store') {
+    const write = (stream: NodeJS.WriteStream) => (text: string) => void stream.write(text);
+    return runStoreCommand(argv.slice(1), { stdin: process.stdin, stdout: write(process.stdout), stderr: write(process.stderr), env: process.env, cwd: process.cwd() });
+  }
   let values: ConfigFlags & { help?: boolean; version?: boolean };
   try {
     ({ values } = parseArgs({

@@ -3,6 +3,7 @@
 // has been checked, so nothing downstream re-validates.
 import { cpus } from 'node:os';
 import type { Scope } from '../auth/scopes.js';
+import type { RedisSettings } from './store-config.js';
 
 export type AuthMode = 'none' | 'api_key' | 'oidc' | 'mtls';
 export type LogFormat = 'text' | 'json';
@@ -104,7 +105,7 @@ export interface Config {
   mtls: MtlsConfig | null;
   auth: AuthConfig;
   log: { format: LogFormat };
-  store: { path: string; durability: Durability; compactAfterBytes: number };
+  store: { path: string; durability: Durability; compactAfterBytes: number } & RedisSettings;
   town: TownSettings;
 }
 

@@ -2,7 +2,7 @@
 // and scaling over a Store. Each mutation is exactly one `store.transact`
 // (atomic: it validates before writing, and a throw discards its writes);
 // each read is one `store.read`. A long-poll is a loop of such atomic pops. Long-polling readers are woken only after the
-// transaction that queued their message is durable.
+// transaction that queued their message is durable, by this process or (shared store) another.
 import type { ReadTx, Store } from '../store/store.js';
 import { runHooked, type CommitHook } from '../store/commit-hook.js';
 import { isoTime, type Clock } from '../clock.js';
@@ -103,6 +103,15 @@ export interface TownDeps {
 export function createTown(deps: TownDeps): Town {
   const { store, clock, config } = deps;
   const waiters = deps.waiters ?? createMessageWaiters();
+  // A store shared by several processes (Redis) reports other processes' commits:
+  // a message queued there wakes this process's readers too.
+  store.onRemoteChange?.((changes) => {
+    if (changes === 'reset') return waiters.notifyAll();
+    for (const change of changes) {
+      const to = change.collection === 'messages' ? (change.value as { to_agent?: unknown } | undefined)?.to_agent : undefined;
+      if (typeof to === 'string') waiters.notify(to);
+    }
+  });
 
   async function write<T>(fn: (w: WriteContext) => T, commit?: CommitHook): Promise<T> {
     let woken: ReadonlySet<string> = new Set();
