@@ -128,13 +128,7 @@ export const DEFAULTS = {
   clockSkewSecs: 60,
 } as const;
 
-/** A start-up refusal: one line saying what is wrong and how to fix it. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError } from './config-error.js';
 
 const LOOPBACK_V4 = /^127(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 

@@ -7,7 +7,7 @@
 //
 // Safety: the URL may hold a password; no message here includes it.
 import { checkRedisUrl, townKeys } from '../store/redis-keys.js';
-import { ConfigError } from './config.js';
+import { ConfigError } from './config-error.js';
 import { isTable, read, type TomlTable } from './toml-file.js';
 
 export type StoreBackend = 'journal' | 'redis';

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse, TomlDate } from 'smol-toml';
 import { closestKey } from './closest-key.js';
-import { ConfigError } from './config.js';
+import { ConfigError } from './config-error.js';
 
 export type TomlTable = Record<string, unknown>;
 
