@@ -20,6 +20,7 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string;
     setupRequest?: (req: RequestSpec) => RequestSpec;
+    onResponse?: (status: number, body: string) => void;
   }
   export interface Options {
     url: string;
@@ -30,6 +31,8 @@ declare module 'autocannon' {
     body?: string;
     requests?: RequestSpec[];
     idReplacement?: boolean;
+    /** Stop after this many requests instead of after `duration`. */
+    amount?: number;
   }
   export default function autocannon(opts: Options): Promise<Result>;
 }

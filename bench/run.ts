@@ -12,6 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashToken } from '../src/auth/argon2-hash.js';
+import { runRedisBench } from './redis-bench.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
@@ -209,6 +210,9 @@ async function main(): Promise<void> {
   console.log(`  same, by server CPU per request:  ${costRatio.toFixed(2)} (bare ${reads[0]!.cpu!.toFixed(1)} us, Bearer ${reads[2]!.cpu!.toFixed(1)} us)`);
   console.log(`durable / non-durable writes:       ${durableRatio.toFixed(2)} (target >= 0.50) ${durableRatio >= 0.5 ? 'MET' : 'MISSED'}`);
   console.log(`valid-key p99 alone / under flood:  ${alone.latency.p99} ms / ${underFlood.latency.p99} ms (flood answered ${floodResult.requests.total}, non2xx ${floodResult.non2xx})`);
+
+  // 4. The Redis store: several replicas serving one town.
+  await runRedisBench();
 }
 
 main().catch((err: unknown) => {

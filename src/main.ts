@@ -4,6 +4,7 @@ import { createReloader, type ReloadOutcome } from './admin/reloader.js';
 import { createArgon2Gate } from './auth/argon2-gate.js';
 import { buildAuthenticator, createLiveAuthenticator, type AuthRuntime } from './auth/build-authenticator.js';
 import { createFailureLimiter } from './auth/failure-limiter.js';
+import { createRedisFailureLimiter, redisLimiterKeys, type SharedFailureLimiter } from './auth/redis-failure-limiter.js';
 import type { FetchJson } from './auth/jwks-source.js';
 import { createKeyUsage, describeKeys } from './auth/key-usage.js';
 import { createAuditLogger } from './audit/audit-logger.js';
@@ -26,9 +27,10 @@ import { createMcpDispatcher } from './mcp/mcp-dispatcher.js';
 import { createMcpHttp, mcpEndpoints } from './mcp/mcp-http.js';
 import { createSessionTable } from './mcp/sessions.js';
 import { townOperations } from './operations/town-operations.js';
-import { openJournalStore } from './store/journal-store.js';
+import { openConfiguredStore } from './store/open-store.js';
 import { secureContextOptions, serverTlsOptions } from './tls/secure-options.js';
 import { createCrsDesk } from './town/crs-desk.js';
+import { redactRedisUrl } from './store/redis-keys.js';
 import { createTown } from './town/town.js';
 import { VERSION } from './version.js';
 
@@ -77,19 +79,18 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
   const logger = createServerLogger(config.log.format, config.verbose, io.log, clock);
   for (const w of warnings) logger.warn(w);
   const metrics = createMetrics(clock, startedAt);
-  const store = await openJournalStore({
-    dir: config.store.path,
-    durability: config.store.durability,
-    compactAfterBytes: config.store.compactAfterBytes,
-    logger,
-  });
+  const { store, redis, description: storeDescription } = await openConfiguredStore(config.store, config.town.name, logger);
+  let sharedLimiter: SharedFailureLimiter | null = null;
   try {
     const { auth } = config;
+    const localLimiter = createFailureLimiter(auth.maxFailedAttemptsPerMinute, clock);
+    // With Redis, failed attempts count across every replica of the town.
+    sharedLimiter = redis === null ? null : await createRedisFailureLimiter({ ...redisLimiterKeys(config.store.keyPrefix, config.town.name), client: redis.client, maxPerMinute: auth.maxFailedAttemptsPerMinute, clock, local: localLimiter });
     // What outlives a reload: the limiter's memory, the Argon2 gate, key usage times.
     const usage = createKeyUsage(clock);
     const authRuntime: AuthRuntime = {
       clock,
-      limiter: createFailureLimiter(auth.maxFailedAttemptsPerMinute, clock),
+      limiter: sharedLimiter ?? localLimiter,
       gate: createArgon2Gate(auth.argon2MaxConcurrency, auth.argon2MaxQueue),
       usage,
       metrics,
@@ -113,7 +114,9 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
       },
       logger,
     });
-    const town = createTown({ store, clock, config: config.town });
+    // Tinytown's redis_url: the redacted URL when the town is on Redis, else null.
+    const redisUrl = config.store.redisUrl === null ? null : redactRedisUrl(config.store.redisUrl);
+    const town = createTown({ store, clock, config: { ...config.town, redisUrl } });
     let ready = false;
     const uptimeSecs = (): number => Math.floor((clock.now() - startedAt) / 1000);
     const crs = createCrsDesk(town);
@@ -204,7 +207,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
     const tlsNote = config.tls === null ? '' : `, TLS ${config.tls.minVersion}+${config.mtls === null ? '' : `, mTLS ${config.mtls.required ? 'required' : 'optional'}`}`;
     logger.info(
       `listening on ${baseUrl()} ` +
-        `(town "${config.town.name}", auth mode ${auth.mode}, ${auth.keys.length} key(s)${tlsNote}, store ${config.store.path}, durability ${config.store.durability})`,
+        `(town "${config.town.name}", auth mode ${auth.mode}, ${auth.keys.length} key(s)${tlsNote}, ${storeDescription})`,
     );
     let closing: Promise<void> | null = null;
     return {
@@ -220,12 +223,14 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
           clearInterval(deadlines);
           await running.close(graceMs);
           audit.close();
+          await sharedLimiter?.close();
           await store.close();
         })();
         return closing;
       },
     };
   } catch (err) {
+    await sharedLimiter?.close();
     await store.close();
     throw err;
   }

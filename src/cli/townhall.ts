@@ -11,6 +11,7 @@ import { ConfigError } from '../config/config.js';
 import { loadConfig, type ConfigFlags } from '../config/load-config.js';
 import { startTownhall } from '../main.js';
 import { runMcpCommand } from './mcp-command.js';
+import { runStoreCommand } from './store-command.js';
 import { VERSION } from '../version.js';
 
 export const USAGE = `Usage: townhall [options] [rest [options]]
@@ -34,8 +35,9 @@ Commands:
 
 Without --config/--town, ./tinytown.toml is read if it exists.
 SIGHUP re-reads the configuration (keys, OIDC settings, TLS certificate); SIGTERM stops.
+\`townhall store export|import\` moves a town between stores (see \`townhall store --help\`).
 Environment: TOWNHALL_BIND, TOWNHALL_PORT, TOWNHALL_AUTH_MODE, TOWNHALL_API_KEY_ID,
-TOWNHALL_API_TOKEN_HASH, TOWNHALL_API_KEY_SCOPES, TOWNHALL_LOG_FORMAT;
+TOWNHALL_API_TOKEN_HASH, TOWNHALL_API_KEY_SCOPES, TOWNHALL_LOG_FORMAT, TOWNHALL_REDIS_URL;
 Tinytown's TINYTOWN_TOWN_NAME, TINYTOWN_REST_BIND, TINYTOWN_REST_PORT (below TOWNHALL_*);
 Buttercup's BUTTERCUP_TASK_SERVER_API_KEY_ID, _API_TOKEN_HASH, _HOST, _PORT (as TOWNHALL_*).
 `;
@@ -50,6 +52,10 @@ export const SUBCOMMANDS: Readonly<Record<string, (argv: string[]) => Promise<nu
   rest: (argv) => runRest(argv),
   'mcp-stdio': (argv) => runMcpCommand('mcp-stdio', argv, runTownhall),
   'mcp-http': (argv) => runMcpCommand('mcp-http', argv, runTownhall),
+  store: (argv) => {
+    const write = (stream: NodeJS.WriteStream) => (text: string) => void stream.write(text);
+    return runStoreCommand(argv, { stdin: process.stdin, stdout: write(process.stdout), stderr: write(process.stderr), env: process.env, cwd: process.cwd() });
+  },
 };
 
 /** Finds the command word (global flags may come before it) and runs it; no command means `rest`. */

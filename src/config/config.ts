@@ -3,6 +3,7 @@
 // has been checked, so nothing downstream re-validates.
 import { cpus } from 'node:os';
 import type { Scope } from '../auth/scopes.js';
+import type { RedisSettings } from './store-config.js';
 
 export type AuthMode = 'none' | 'api_key' | 'oidc' | 'mtls';
 export type LogFormat = 'text' | 'json';
@@ -106,7 +107,7 @@ export interface Config {
   mtls: MtlsConfig | null;
   auth: AuthConfig;
   log: { format: LogFormat };
-  store: { path: string; durability: Durability; compactAfterBytes: number };
+  store: { path: string; durability: Durability; compactAfterBytes: number } & RedisSettings;
   town: TownSettings;
   /** Buttercup's CRS task API (`[townhall.crs]`). */
   crs: { maxSarifBytes: number };
@@ -132,13 +133,7 @@ export const DEFAULTS = {
   clockSkewSecs: 60,
 } as const;
 
-/** A start-up refusal: one line saying what is wrong and how to fix it. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError } from './config-error.js';
 
 const LOOPBACK_V4 = /^127(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 

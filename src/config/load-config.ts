@@ -10,6 +10,7 @@ import { expiryWarnings } from './expiry-warnings.js';
 import { readOidcConfig } from './oidc-config.js';
 import { LOOPBACK_PROXIES, parseProxyEntry } from './proxy-list.js';
 import { readTlsSettings } from './tls-config.js';
+import { readRedisSettings } from './store-config.js';
 import { checkKnownKeys, isTable, read, readTomlFile, type TomlTable } from './toml-file.js';
 
 export interface ConfigFlags {
@@ -187,6 +188,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
       path: storePath,
       durability,
       compactAfterBytes: read.integer(storeT, 'compact_after_bytes', '[townhall.store]', 4096, 2 ** 40) ?? DEFAULTS.compactAfterBytes,
+      ...readRedisSettings(file, storeT, env, townName),
     },
     town: {
       name: townName,

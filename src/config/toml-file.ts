@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse, TomlDate } from 'smol-toml';
 import { closestKey } from './closest-key.js';
-import { ConfigError } from './config.js';
+import { ConfigError } from './config-error.js';
 
 export type TomlTable = Record<string, unknown>;
 
@@ -24,7 +24,7 @@ export const KNOWN_KEYS = {
   'townhall.tls': ['enabled', 'cert_path', 'key_path', 'cert_file', 'key_file', 'min_version'],
   'townhall.mtls': ['enabled', 'required', 'ca_path', 'ca_file', 'clients'],
   'townhall.mtls.clients': ['subject', 'scopes'],
-  'townhall.store': ['path', 'durability', 'compact_after_bytes'],
+  'townhall.store': ['path', 'durability', 'compact_after_bytes', 'backend', 'redis_url', 'key_prefix'],
   'townhall.crs': ['max_sarif_bytes'],
 } as const;
 

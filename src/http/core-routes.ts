@@ -45,7 +45,7 @@ export function coreRoutes(deps: CoreRouteDeps): RawRoute[] {
   const uptime = (): number => Math.floor((deps.clock.now() - deps.startedAt) / 1000);
   const health: RawRoute['handler'] = () => ({ status: 200, body: { status: 'ok', uptime_secs: uptime(), url: deps.baseUrl?.() ?? null } });
   const ready: RawRoute['handler'] = () => {
-    if (!deps.isReady()) throw new HttpError('server.shutting_down', 'The server is starting or shutting down.');
+    if (!deps.isReady()) throw new HttpError('server.shutting_down', 'The server is starting, shutting down, or cannot reach its store.');
     return { status: 200, body: { status: 'ready', redis: null, redis_latency_ms: null, dispatcher: 'idle', town: deps.town.info().name } };
   };
   // Built once and kept as text: a public document must not cost a rebuild per request.

@@ -2,7 +2,8 @@
 // each input field travels. Path parameters come from `{name}` segments, the
 // fields listed in `query` from the query string, every other input field from
 // the JSON body. These are the URLs Tinytown's clients and ours already use.
-import type { Method } from './route.js';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface HttpBinding {
   operation: string;

@@ -6,12 +6,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RouteAccess } from '../auth/scopes.js';
 import type { AnyOperation } from '../operations/operation.js';
 import type { Schema } from '../operations/schema.js';
-import type { HttpBinding } from './http-bindings.js';
+import type { HttpBinding, Method } from './http-bindings.js';
+
+export type { Method };
 import type { HttpCode } from './http-errors.js';
 import type { VerifiedPeer } from '../tls/peer-certificate.js';
 import type { ResponseHeaders } from './respond.js';
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface RouteResult {
   status: number;

@@ -6,8 +6,8 @@ import { arr, int, nullable, obj, record, str } from './schema.js';
 import { agentFullSchema, agentStateCounts, countSchema, taskStateCounts, timeSchema } from './town-schemas.js';
 
 const root = str({ description: "The town's directory." });
-/** Tinytown's towns live on Redis; this one does not (yet): null. */
-const redisUrl = nullable(str({ description: 'null: the town is not on Redis.' }));
+/** Tinytown's towns live on Redis; ours may (backend = "redis"). */
+const redisUrl = nullable(str({ description: 'The Redis URL, password redacted; null when the town is not on Redis.' }));
 
 export interface StatusDeps {
   version: string;
@@ -40,7 +40,7 @@ export function statusOperations(town: Town, deps: StatusDeps): AnyOperation[] {
         return {
           name: s.name,
           root: town.info().root,
-          redis_url: null,
+          redis_url: town.info().redis_url,
           agent_count: s.agents,
           agents: s.agent_list,
           version: deps.version,

@@ -22,6 +22,9 @@ export type StoreOp =
   | { kind: 'put'; collection: Collection; id: string; value: unknown; json?: string }
   | { kind: 'delete'; collection: Collection; id: string };
 
+/** What one function of a batch did: its result, or what it threw. */
+export type BatchOutcome<T> = { ok: true; result: T } | { ok: false; error: unknown };
+
 /** A transaction's write, as the overlay tracks it; `value` undefined means deleted. */
 interface Pending {
   value: unknown;
@@ -35,6 +38,12 @@ export interface MemoryState {
   readonly view: ReadTx;
   /** Run `fn` against an overlay; returns its result and the operations to apply. Throws what `fn` throws. */
   run<T>(fn: (tx: WriteTx) => T): { result: T; ops: StoreOp[] };
+  /**
+   * Run several functions in order as one combined transaction: each sees the
+   * writes of those before it; one that throws (or returns a promise) leaves
+   * no writes and its error in its outcome. Returns the combined operations.
+   */
+  runBatch<T>(fns: readonly ((tx: WriteTx) => T)[]): { outcomes: BatchOutcome<T>[]; ops: StoreOp[] };
   apply(ops: readonly StoreOp[]): void;
   /** Bumped by every apply: lets callers cache views derived from the state. */
   readonly version: number;
@@ -56,11 +65,13 @@ export function createMemoryState(): MemoryState {
     get: <T>(collection: Collection, id: string) => table(collection).get(id) as T | undefined,
     list: <T>(collection: Collection) => Array.from(table(collection).values()) as T[],
     count: (collection: Collection) => table(collection).size,
+    ids: (collection: Collection) => Array.from(table(collection).keys()),
   };
 
-  function run<T>(fn: (tx: WriteTx) => T): { result: T; ops: StoreOp[] } {
-    if (running) throw new Error('a transaction cannot start inside another transaction');
-    const overlay = new Map<Collection, Map<string, Pending>>();
+  type Overlay = Map<Collection, Map<string, Pending>>;
+
+  /** A transaction handle writing into `overlay`; `close` makes it dead. */
+  function openTx(overlay: Overlay): { tx: WriteTx; close(): void } {
     let open = true;
 
     const live = (): void => {
@@ -87,6 +98,19 @@ export function createMemoryState(): MemoryState {
         }
         for (const p of own.values()) if (p.fresh && p.value !== undefined) out.push(p.value);
         return out as V[];
+      },
+      ids(collection: Collection): string[] {
+        live();
+        const base = table(collection);
+        const own = layer(collection);
+        if (own === undefined) return Array.from(base.keys());
+        const out: string[] = [];
+        for (const id of base.keys()) {
+          const p = own.get(id);
+          if (p === undefined || (p.value !== undefined && !p.fresh)) out.push(id);
+        }
+        for (const [id, p] of own) if (p.fresh && p.value !== undefined) out.push(id);
+        return out;
       },
       count(collection: Collection): number {
         live();
@@ -130,19 +154,46 @@ export function createMemoryState(): MemoryState {
       },
     };
 
-    running = true;
-    let result: T;
-    try {
-      result = fn(tx);
-    } finally {
-      running = false;
-      open = false;
-    }
-    if (isThenable(result)) {
-      // Its writes after an await hit a dead handle and reject that promise; nobody else will
-      // observe it, and an unhandled rejection would take the process down.
-      (result as PromiseLike<unknown>).then(undefined, () => {});
-      throw new TypeError('a transaction function must be synchronous (it returned a promise)');
+    return {
+      tx,
+      close: () => {
+        open = false;
+      },
+    };
+  }
+
+  /** A copy of the overlay that later writes cannot reach (Pending entries are updated in place). */
+  function copyOverlay(overlay: Overlay): Overlay {
+    const copy: Overlay = new Map();
+    for (const [collection, own] of overlay) copy.set(collection, new Map(Array.from(own, ([id, p]) => [id, { ...p }])));
+    return copy;
+  }
+
+  function runBatch<T>(fns: readonly ((tx: WriteTx) => T)[]): { outcomes: BatchOutcome<T>[]; ops: StoreOp[] } {
+    if (running) throw new Error('a transaction cannot start inside another transaction');
+    let overlay: Overlay = new Map();
+    const outcomes: BatchOutcome<T>[] = [];
+    for (const fn of fns) {
+      // Only a batch of several needs a savepoint: a single function's failure discards everything anyway.
+      const saved = fns.length > 1 ? copyOverlay(overlay) : null;
+      const { tx, close } = openTx(overlay);
+      running = true;
+      try {
+        const result = fn(tx);
+        if (isThenable(result)) {
+          // Its writes after an await hit a dead handle and reject that promise; nobody else will
+          // observe it, and an unhandled rejection would take the process down.
+          (result as PromiseLike<unknown>).then(undefined, () => {});
+          throw new TypeError('a transaction function must be synchronous (it returned a promise)');
+        }
+        outcomes.push({ ok: true, result });
+      } catch (error) {
+        overlay = saved ?? new Map();
+        outcomes.push({ ok: false, error });
+      } finally {
+        running = false;
+        close();
+      }
     }
 
     const ops: StoreOp[] = [];
@@ -157,7 +208,14 @@ export function createMemoryState(): MemoryState {
         }
       }
     }
-    return { result, ops };
+    return { outcomes, ops };
+  }
+
+  function run<T>(fn: (tx: WriteTx) => T): { result: T; ops: StoreOp[] } {
+    const { outcomes, ops } = runBatch([fn]);
+    const outcome = outcomes[0]!;
+    if (!outcome.ok) throw outcome.error;
+    return { result: outcome.result, ops };
   }
 
   let version = 0;
@@ -174,6 +232,7 @@ export function createMemoryState(): MemoryState {
   return {
     view,
     run,
+    runBatch,
     apply,
     get version() {
       return version;

@@ -20,9 +20,10 @@ export class StoreOpenError extends Error {
  */
 export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
-  readonly reason: 'closed' | 'failed';
+  /** `unreachable`: a shared backend (Redis) cannot be reached right now; it recovers by itself. */
+  readonly reason: 'closed' | 'failed' | 'unreachable';
 
-  constructor(reason: 'closed' | 'failed', message: string, options?: { cause?: unknown }) {
+  constructor(reason: 'closed' | 'failed' | 'unreachable', message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.reason = reason;
   }

@@ -8,9 +8,9 @@
 // (for the journal store with durability "always": after fdatasync), so a
 // caller that awaits it before answering never acknowledges a lost write.
 //
-// A Redis-backed store can implement this by keeping a write-through mirror of
-// the records in memory (single writer per town), so routes and town logic do
-// not change.
+// The Redis store (redis-store.ts) implements it with an in-memory copy per
+// process and optimistic commits to a shared log (docs/design/redis-store.md),
+// so routes and town logic do not change.
 
 export type Collection = 'agents' | 'tasks' | 'messages' | 'idempotency' | 'meta';
 
@@ -24,6 +24,8 @@ export interface ReadTx {
   /** Every record of a collection, in insertion order (an update keeps its place). */
   list<T = unknown>(collection: Collection): T[];
   count(collection: Collection): number;
+  /** The ids of a collection, in the order `list` returns their records (export, tools). */
+  ids(collection: Collection): string[];
 }
 
 export interface WriteTx extends ReadTx {
@@ -46,4 +48,17 @@ export interface Store {
    * so callers can cache views derived from the whole state.
    */
   version(): number;
+  /**
+   * Optional (stores shared by several processes): calls `listener` with the
+   * records another process changed, after this store applied them, or
+   * 'reset' when it reloaded everything. Returns the unsubscribe function.
+   */
+  onRemoteChange?(listener: (changes: readonly RecordChange[] | 'reset') => void): () => void;
+}
+
+/** One record a remote transaction wrote; `value` is undefined when it was deleted. */
+export interface RecordChange {
+  collection: Collection;
+  id: string;
+  value: unknown;
 }

@@ -21,6 +21,8 @@ export interface Waiter {
 export interface MessageWaiters {
   register(mailbox: string): Waiter | null;
   notify(mailbox: string): void;
+  /** Wake every reader (they look again): after a shared store reloaded the whole town. */
+  notifyAll(): void;
   /** Readers currently registered (for tests and metrics). */
   size(): number;
 }
@@ -91,6 +93,14 @@ export function createMessageWaiters(maxWaiters = DEFAULT_MAX_WAITERS): MessageW
       for (const entry of [...set]) {
         entry.notified = true;
         entry.finish?.('notified');
+      }
+    },
+    notifyAll() {
+      for (const set of [...byMailbox.values()]) {
+        for (const entry of [...set]) {
+          entry.notified = true;
+          entry.finish?.('notified');
+        }
       }
     },
     size() {

@@ -2,7 +2,7 @@
 // and scaling over a Store. Each mutation is exactly one `store.transact`
 // (atomic: it validates before writing, and a throw discards its writes);
 // each read is one `store.read`. A long-poll is a loop of such atomic pops. Long-polling readers are woken only after the
-// transaction that queued their message is durable.
+// transaction that queued their message is durable, by this process or (shared store) another.
 import type { ReadTx, Store } from '../store/store.js';
 import { runHooked, type CommitHook } from '../store/commit-hook.js';
 import { isoTime, type Clock } from '../clock.js';
@@ -28,6 +28,8 @@ export interface TownConfig {
   name: string;
   /** The town's directory (default: the working directory). */
   root?: string;
+  /** The redacted Redis URL when the town is on Redis (Tinytown's `redis_url`). */
+  redisUrl?: string | null;
   defaultCli: string;
   maxAgents: number;
   heartbeatTimeoutSecs: number;
@@ -36,8 +38,8 @@ export interface TownConfig {
 export interface TownInfo {
   name: string;
   root: string;
-  /** Always null: this town is not on Redis. */
-  redis_url: null;
+  /** The redacted Redis URL when the town is on Redis, else null. */
+  redis_url: string | null;
   default_cli: string;
   max_agents: number;
   heartbeat_timeout_secs: number;
@@ -115,6 +117,15 @@ export interface TownDeps {
 export function createTown(deps: TownDeps): Town {
   const { store, clock, config } = deps;
   const waiters = deps.waiters ?? createMessageWaiters();
+  // A store shared by several processes (Redis) reports other processes' commits:
+  // a message queued there wakes this process's readers too.
+  store.onRemoteChange?.((changes) => {
+    if (changes === 'reset') return waiters.notifyAll();
+    for (const change of changes) {
+      const to = change.collection === 'messages' ? (change.value as { to_agent?: unknown } | undefined)?.to_agent : undefined;
+      if (typeof to === 'string') waiters.notify(to);
+    }
+  });
 
   async function write<T>(fn: (w: WriteContext) => T, commit?: CommitHook): Promise<T> {
     let woken: ReadonlySet<string> = new Set();
@@ -180,7 +191,7 @@ export function createTown(deps: TownDeps): Town {
     info: () => ({
       name: config.name,
       root: config.root ?? process.cwd(),
-      redis_url: null,
+      redis_url: config.redisUrl ?? null,
       default_cli: config.defaultCli,
       max_agents: config.maxAgents,
       heartbeat_timeout_secs: config.heartbeatTimeoutSecs,

@@ -441,7 +441,7 @@ describe("Tinytown's command forms", () => {
   test('an unknown command exits 2 naming the commands; rest takes no second command', async () => {
     const r = await run(['serve']);
     assert.equal(r.code, 2);
-    assert.match(firstLine(r.stderr), /^townhall: unknown command "serve"; commands: rest, mcp-stdio, mcp-http$/);
+    assert.match(firstLine(r.stderr), /^townhall: unknown command "serve"; commands: rest, mcp-stdio, mcp-http, store$/);
     assert.equal((await run(['rest', 'rest'])).code, 2);
   });
 

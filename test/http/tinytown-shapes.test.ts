@@ -147,3 +147,11 @@ describe("Tinytown's response shapes, route by route", () => {
     assert.throws(() => assertShape('GET /v1/status', { name: 'x', root: '/', redis_url: null, agent_count: 1, agents: 1 }), /agents is integer, Tinytown sends array/);
   });
 });
+
+test('redis_url is the redacted URL when the town is on Redis, else null', async () => {
+  const { makeTown } = await import('../town/town-fixture.js');
+  const { redactRedisUrl } = await import('../../src/store/redis-keys.js');
+  const onRedis = makeTown({ redisUrl: redactRedisUrl('redis://user:s3cret@127.0.0.1:6379/0') });
+  assert.equal(onRedis.town.info().redis_url, 'redis://user:****@127.0.0.1:6379/0');
+  assert.equal(makeTown().town.info().redis_url, null);
+});

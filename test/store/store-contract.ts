@@ -78,6 +78,7 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>)
           items.map((i) => `${i.id}${i.n}`),
           ['b1', 'd0', 'a2', 'c3'],
         );
+        assert.deepEqual(await store.read((tx) => tx.ids('tasks')), ['b', 'd', 'a', 'c'], 'ids follow the same order');
       }));
 
     test('delete removes; deleting a missing id is a no-op', () =>
@@ -120,10 +121,12 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>)
             t2: tx.get('tasks', 't2'),
             t4: tx.get('tasks', 't4'),
             ids: tx.list<Item>('tasks').map((t) => t.id),
+            keys: tx.ids('tasks'),
             count: tx.count('tasks'),
           };
         });
-        assert.deepEqual(seen, { t1: 2, t2: undefined, t4: undefined, ids: ['t1', 't3'], count: 2 });
+        assert.deepEqual(seen, { t1: 2, t2: undefined, t4: undefined, ids: ['t1', 't3'], keys: ['t1', 't3'], count: 2 });
+        assert.deepEqual(await store.read((tx) => tx.ids('tasks')), ['t1', 't3']);
         assert.deepEqual(
           await store.read((tx) => tx.list<Item>('tasks').map((t) => `${t.id}${t.n}`)),
           ['t12', 't31'],

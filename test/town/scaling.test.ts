@@ -89,6 +89,7 @@ test('summary and scaling reflect each write immediately, and are reused between
       fn({
         get: (c, id) => tx.get(c, id),
         count: (c) => tx.count(c),
+        ids: (c) => tx.ids(c),
         list: (c) => {
           scans++;
           return tx.list(c);
