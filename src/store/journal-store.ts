@@ -16,7 +16,7 @@
 // crash could take back.
 //
 // Recovery at open: load snapshot.json, replay journal.log records with a
-// greater seq, drop a torn last record (with a warning, truncating the file),
+// greater seq, drop a torn last record (no newline; with a warning, truncating the file),
 // refuse anything else that is corrupt with a StoreOpenError.
 //
 // Safety: durability "none" may lose the last moments of writes in a crash;

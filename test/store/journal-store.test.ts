@@ -141,7 +141,10 @@ describe('journal store: recovery', () => {
     });
   });
 
-  test('a complete last record with a bad checksum is dropped as torn', async () => {
+  // Regression (issue 8, item 13): a complete last record (newline included)
+  // with a bad checksum was dropped as torn, losing a write that may have been
+  // acknowledged with only a warning. Only a record without its newline is torn.
+  test('a complete last record with a bad checksum stops opening like corruption anywhere else', async () => {
     await inTempDir(async (dir) => {
       const store = await open(dir);
       for (let i = 0; i < 3; i++) await store.transact((tx) => tx.put('agents', `a${i}`, { id: `a${i}` }));
@@ -149,15 +152,26 @@ describe('journal store: recovery', () => {
       const file = join(dir, 'journal.log');
       const buf = await readFile(file);
       const last = lineOffsets(buf).at(-1)!;
-      buf[buf.length - 4] = 'X'.charCodeAt(0); // inside the JSON of the last record
+      buf[buf.length - 4] = 'X'.charCodeAt(0); // inside the JSON of the last record; its newline stays
       await writeFile(file, buf);
 
-      const logger = fakeLogger();
-      const reopened = await open(dir, { logger });
-      assert.match(logger.warnings.join('\n'), new RegExp(`byte offset ${last}\\b.*checksum mismatch`));
-      assert.deepEqual(await reopened.read((tx) => tx.list('agents')), [{ id: 'a0' }, { id: 'a1' }]);
-      assert.equal((await stat(file)).size, last);
-      await reopened.close();
+      await assert.rejects(open(dir), (err: unknown) => {
+        assert.ok(err instanceof StoreOpenError);
+        assert.match(err.message, new RegExp(`journal\\.log is corrupt at byte offset ${last} \\(record 3\\): checksum mismatch`));
+        return true;
+      });
+      assert.equal((await readFile(file)).length, buf.length, 'the journal is left untouched for the operator');
+      assert.equal(existsSync(join(dir, 'townhall.lock')), false);
+    });
+  });
+
+  test('a complete last record with a malformed header is corruption too, not a torn tail', async () => {
+    await inTempDir(async (dir) => {
+      const store = await open(dir);
+      await store.transact((tx) => tx.put('agents', 'a0', { id: 'a0' }));
+      await store.close();
+      await appendFile(join(dir, 'journal.log'), 'garbage\n');
+      await assert.rejects(open(dir), /corrupt at byte offset \d+ \(record 2\): malformed record header/);
     });
   });
 
