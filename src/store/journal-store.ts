@@ -5,7 +5,7 @@
 // Data directory layout:
 //   snapshot.json   the state as of some sequence number (format: snapshot.ts)
 //   journal.log     one line per transaction after that (format: journal-record.ts)
-//   townhall.lock   the pid of the process using the directory (store-lock.ts)
+//   townhall.lock   the pid of the process holding the directory's lock, for people (store-lock.ts)
 //   snapshot.json.tmp  only during compaction; removed at open
 //
 // Ordering: a transaction runs synchronously and is applied in memory at once,
@@ -69,7 +69,7 @@ export async function openJournalStore(options: JournalStoreOptions): Promise<Jo
     throw new StoreOpenError(`cannot create the data directory ${dir} (${errnoCode(err)})`, { cause: err });
   });
 
-  const lock = await acquireStoreLock(dir, logger);
+  const lock = await acquireStoreLock(dir, { logger });
   const state = createMemoryState();
   const file = join(dir, JOURNAL_FILE);
   let fd: number | undefined;
