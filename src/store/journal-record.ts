@@ -13,7 +13,9 @@
 //             op   ["p","<collection>","<id>",<value>]   put (insert or update)
 //                  ["d","<collection>","<id>"]           delete
 //             ops are applied in order; a delete followed by a put of the same
-//             id moves the record to the end of its collection.
+//             id moves the record to the end of its collection. ops may be
+//             empty: the probe that finds the disk writable again after a
+//             failed write appends such a record (journal-writer.ts).
 //
 // JSON.stringify escapes newlines inside strings, so a record never contains a
 // raw "\n" and one line is exactly one transaction: replay applies a whole
