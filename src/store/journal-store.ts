@@ -33,15 +33,8 @@ import { readFile, mkdir } from 'node:fs/promises';
 import { close as closeCb, open as openCb } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { encodeRecord, scanJournal, type JournalScan } from './journal-record.js';
-import {
-  createJournalWriter,
-  DEFAULT_RETRY,
-  nodeJournalIo,
-  type JournalIo,
-  type JournalStats,
-  type RetryDelays,
-  type WriterHealth,
-} from './journal-writer.js';
+import { nodeJournalIo, type JournalIo } from './journal-io.js';
+import { createJournalWriter, DEFAULT_RETRY, type JournalStats, type RetryDelays, type WriterHealth } from './journal-writer.js';
 import { createMemoryState, type MemoryState, type StoreOp } from './memory-state.js';
 import { captureSnapshot, fsyncDir, readSnapshot } from './snapshot.js';
 import { acquireStoreLock } from './store-lock.js';
@@ -49,7 +42,8 @@ import { StoreOpenError, StoreUnavailableError, errnoCode } from './store-errors
 import type { ReadTx, Store, WriteTx } from './store.js';
 
 export { StoreOpenError, StoreUnavailableError } from './store-errors.js';
-export type { JournalIo, JournalStats, RetryDelays, WriterHealth } from './journal-writer.js';
+export type { JournalIo } from './journal-io.js';
+export type { JournalStats, RetryDelays, WriterHealth } from './journal-writer.js';
 
 export const JOURNAL_FILE = 'journal.log';
 export const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;

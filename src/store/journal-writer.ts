@@ -30,28 +30,14 @@
 //
 // Memory stays bounded: with "always" the batch holds at most the in-flight
 // requests; with "none" a caller waits once the batch passes 8 MiB.
-import { close as closeFd, fdatasync, ftruncate, write } from 'node:fs';
+import { close as closeFd } from 'node:fs';
+import type { JournalIo } from './journal-io.js';
 import { encodeRecord } from './journal-record.js';
 import { StoreUnavailableError, errnoCode } from './store-errors.js';
-import { writeSnapshot, type SnapshotData } from './snapshot.js';
+import type { SnapshotData } from './snapshot.js';
+import { absorb, newBatch, type Batch } from './write-batch.js';
 
-/** The file operations the writer uses; replaceable in tests to inject faults. */
-export interface JournalIo {
-  /** Write from `data` at the end of the file (the fd is O_APPEND); returns bytes written. */
-  write(fd: number, data: Buffer, offset: number, length: number): Promise<number>;
-  fdatasync(fd: number): Promise<void>;
-  ftruncate(fd: number, length: number): Promise<void>;
-  /** Replace DIR/snapshot.json crash-safely (snapshot.ts). */
-  writeSnapshot(dir: string, data: SnapshotData): Promise<void>;
-}
-
-export const nodeJournalIo: JournalIo = {
-  write: (fd, data, offset, length) =>
-    new Promise((resolve, reject) => write(fd, data, offset, length, null, (err, n) => (err ? reject(err) : resolve(n)))),
-  fdatasync: (fd) => new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
-  ftruncate: (fd, length) => new Promise((resolve, reject) => ftruncate(fd, length, (err) => (err ? reject(err) : resolve()))),
-  writeSnapshot,
-};
+export { nodeJournalIo, type JournalIo } from './journal-io.js';
 
 export interface JournalStats {
   /** Size of journal.log's known-good prefix (whole records written). */
@@ -110,14 +96,6 @@ export interface JournalWriter {
   stats(): JournalStats;
   /** Flush, fdatasync, close the fd. Rejects if anything appended could not be made durable. */
   close(): Promise<void>;
-}
-
-interface Batch {
-  lines: string[];
-  chars: number;
-  done: Promise<void>;
-  resolve(): void;
-  reject(err: Error): void;
 }
 
 const NONE_PENDING_LIMIT = 8 * 1024 * 1024;
@@ -195,9 +173,7 @@ export function createJournalWriter(options: JournalWriterOptions): JournalWrite
       inflight = undefined;
       // Never written anywhere: the covered records go back in front of what arrived meanwhile.
       const next = current;
-      covered.lines.push(...next.lines);
-      covered.chars += next.chars;
-      covered.done.then(next.resolve, next.reject);
+      absorb(covered, next);
       if (lastBatch === next) lastBatch = covered;
       current = covered;
       compactionFailed(err);
@@ -335,16 +311,4 @@ export function createJournalWriter(options: JournalWriterOptions): JournalWrite
       return closing;
     },
   };
-}
-
-function newBatch(): Batch {
-  let resolve!: () => void;
-  let reject!: (err: Error) => void;
-  const done = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // Nobody may be waiting (durability "none"); the failure is reported through later calls instead.
-  done.catch(() => {});
-  return { lines: [], chars: 0, done, resolve, reject };
 }

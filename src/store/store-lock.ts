@@ -41,6 +41,8 @@ export const LOCK_FILE = 'townhall.lock';
 export const LOCK_SOCKET = 'townhall.sock';
 /** How long a refused start-up waits for the holder to say who it is. */
 const ASK_TIMEOUT_MS = 2000;
+/** Connections answered at once; more are refused (a starting server just asks once). */
+const MAX_ASKERS = 8;
 
 export interface StoreLock {
   release(): Promise<void>;
@@ -113,9 +115,12 @@ async function abstractName(dir: string): Promise<string> {
 function bindExclusive(address: string): Promise<Server | undefined> {
   return new Promise((resolve, reject) => {
     const server = createServer((socket) => {
+      // Anyone on the host may connect: answer, then close our end at once, so
+      // a client that never hangs up cannot hold our file descriptors.
       socket.on('error', () => {});
-      socket.end(`townhall ${process.pid}\n`);
+      socket.end(`townhall ${process.pid}\n`, () => socket.destroy());
     });
+    server.maxConnections = MAX_ASKERS;
     server.once('error', (err) => {
       if (errnoCode(err) === 'EADDRINUSE') resolve(undefined);
       else reject(new StoreOpenError(`cannot take the lock of the data directory (${errnoCode(err)})`, { cause: err }));

@@ -39,7 +39,8 @@ function lineFrom(child: ChildProcess, pattern: RegExp): Promise<string> {
       }
     };
     child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`child exited (${code}) before printing ${pattern}: ${text}`)));
+    // 'close', not 'exit': 'exit' can come before the child's last output has been read.
+    child.once('close', (code) => reject(new Error(`child exited (${code}) before printing ${pattern}: ${text}`)));
   });
 }
 
