@@ -39,8 +39,9 @@ import { StoreOpenError, errnoCode } from './store-errors.js';
 
 export const LOCK_FILE = 'townhall.lock';
 export const LOCK_SOCKET = 'townhall.sock';
-/** How long a refused start-up waits for the holder to say who it is. */
+/** How long a refused start-up waits for the holder to say who it is, and how often it asks. */
 const ASK_TIMEOUT_MS = 2000;
+const ASK_ATTEMPTS = 4;
 /** Connections answered at once; more are refused (a starting server just asks once). */
 const MAX_ASKERS = 8;
 
@@ -60,22 +61,7 @@ export async function acquireStoreLock(dir: string, options: StoreLockOptions): 
   const { logger } = options;
   const abstract = (options.platform ?? process.platform) === 'linux';
   const address = abstract ? await abstractName(dir) : join(dir, LOCK_SOCKET);
-  let server = await bindExclusive(address);
-  if (server === undefined && !abstract && (await holderOf(address)) === undefined) {
-    // A socket file nobody answers on was left by a process that died.
-    logger.warn(`removing stale lock socket ${address}, left by a process that is no longer running`);
-    await rm(address, { force: true });
-    server = await bindExclusive(address);
-  }
-  if (server === undefined) {
-    const holder = await holderOf(address);
-    throw new StoreOpenError(
-      holder !== undefined
-        ? `another townhall (pid ${holder}) is using ${dir}; stop it or choose another [townhall.store] path`
-        : `the lock of ${dir} is held by a process that does not answer as townhall; find it with \`ss -xlp | grep townhall-lock\``,
-    );
-  }
-  const held = server;
+  const held = await bindOrRefuse(dir, address, abstract, logger);
   const file = join(dir, LOCK_FILE);
   const previous = await readFile(file, 'utf8').catch(() => undefined);
   if (previous !== undefined) {
@@ -101,8 +87,36 @@ export async function acquireStoreLock(dir: string, options: StoreLockOptions): 
   };
 }
 
+/**
+ * Bind the lock, or throw a refusal naming the holder. A holder that refuses
+ * the connection is retried a few times: it may sit between bind(2) and
+ * listen(2), or have just died (the name is then free on the next try).
+ */
+async function bindOrRefuse(dir: string, address: string, abstract: boolean, logger: StoreLockOptions['logger']): Promise<Server> {
+  for (let attempt = 1; ; attempt++) {
+    const server = await bindExclusive(address);
+    if (server !== undefined) return server;
+    const holder = await holderOf(address);
+    if (typeof holder === 'number') {
+      throw new StoreOpenError(`another townhall (pid ${holder}) is using ${dir}; stop it or choose another [townhall.store] path`);
+    }
+    if (holder === 'refused' && !abstract && attempt === ASK_ATTEMPTS) {
+      // Refused every time: a socket file left by a process that died.
+      logger.warn(`removing stale lock socket ${address}, left by a process that is no longer running`);
+      await rm(address, { force: true });
+      continue;
+    }
+    if (holder === undefined || attempt > ASK_ATTEMPTS) {
+      throw new StoreOpenError(
+        `the lock of ${dir} is held by a process that does not answer as townhall; find it with \`ss -xlp | grep townhall-lock\``,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+  }
+}
+
 /** `\0townhall-lock-<dev>-<ino>` of the directory's real path. */
-async function abstractName(dir: string): Promise<string> {
+export async function abstractName(dir: string): Promise<string> {
   try {
     const st = await stat(await realpath(dir), { bigint: true });
     return `\0townhall-lock-${st.dev.toString(16)}-${st.ino.toString(16)}`;
@@ -133,15 +147,15 @@ function bindExclusive(address: string): Promise<Server | undefined> {
   });
 }
 
-/** The pid the holder of `address` announces, or undefined if nothing townhall-like answers. */
-function holderOf(address: string): Promise<number | undefined> {
+/** The pid the holder of `address` announces; 'refused' if nothing listens; undefined if something else answers. */
+function holderOf(address: string): Promise<number | 'refused' | undefined> {
   return new Promise((resolve) => {
     let text = '';
     const socket = createConnection(address);
-    const done = (pid: number | undefined): void => {
+    const done = (answer: number | 'refused' | undefined): void => {
       clearTimeout(timer);
       socket.destroy();
-      resolve(pid);
+      resolve(answer);
     };
     const timer = setTimeout(() => done(undefined), ASK_TIMEOUT_MS);
     socket.setEncoding('utf8');
@@ -153,7 +167,7 @@ function holderOf(address: string): Promise<number | undefined> {
       const m = /^townhall (\d+)\n$/.exec(text);
       done(m === null ? undefined : Number(m[1]));
     });
-    socket.on('error', () => done(undefined));
+    socket.on('error', (err) => done(['ECONNREFUSED', 'ENOENT'].includes(errnoCode(err)) ? 'refused' : undefined));
   });
 }
 

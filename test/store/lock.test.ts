@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openJournalStore, StoreOpenError } from '../../src/store/journal-store.js';
-import { acquireStoreLock, LOCK_FILE } from '../../src/store/store-lock.js';
+import { abstractName, acquireStoreLock, LOCK_FILE } from '../../src/store/store-lock.js';
+import { createServer } from 'node:net';
 
 const CHILD = fileURLToPath(new URL('./lock-child.js', import.meta.url));
 const ROUNDS = 100;
@@ -145,6 +146,20 @@ describe('store lock', () => {
       assert.equal(existsSync(join(dir, LOCK_FILE)), false, 'no lock file left behind');
       const lock = await acquireStoreLock(dir, { logger: quiet });
       await lock.release();
+    });
+  });
+
+  test('a name squatted by something that is not townhall refuses start-up and says so', { skip: process.platform !== 'linux' }, async () => {
+    await inTempDir(async (dir) => {
+      const name = await abstractName(dir);
+      const real = createServer((s) => s.end('hello\n'));
+      await new Promise<void>((resolve) => real.listen(name, resolve));
+      try {
+        await assert.rejects(acquireStoreLock(dir, { logger: quiet }), /held by a process that does not answer as townhall/);
+        assert.equal(existsSync(join(dir, LOCK_FILE)), false);
+      } finally {
+        await new Promise((resolve) => real.close(resolve));
+      }
     });
   });
 
