@@ -14,7 +14,8 @@
 // and blocked start-up; two starters removing one stale file could both run).
 //
 // The holder answers every connection to the socket with `townhall <pid>`, so
-// a refused start-up names the process really holding the directory.
+// a refused start-up names the process really holding the directory (a holder
+// too busy to answer within 2 s is named from its info file instead).
 // DIR/townhall.lock is kept for people and tools: it holds the holder's pid,
 // is written after the lock is taken and removed before it is released, and
 // its content never decides anything. Writing it is the first write of a
@@ -96,7 +97,9 @@ async function bindOrRefuse(dir: string, address: string, abstract: boolean, log
   for (let attempt = 1; ; attempt++) {
     const server = await bindExclusive(address);
     if (server !== undefined) return server;
-    const holder = await holderOf(address);
+    const answer = await holderOf(address);
+    // A holder too busy to answer in time (its event loop blocked) is named by its info file.
+    const holder = answer === undefined ? await runningPidInInfoFile(dir) : answer;
     if (typeof holder === 'number') {
       throw new StoreOpenError(`another townhall (pid ${holder}) is using ${dir}; stop it or choose another [townhall.store] path`);
     }
@@ -112,6 +115,19 @@ async function bindOrRefuse(dir: string, address: string, abstract: boolean, log
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+  }
+}
+
+/** The pid in DIR/townhall.lock if that process is running; for the refusal's wording only. */
+async function runningPidInInfoFile(dir: string): Promise<number | undefined> {
+  const text = (await readFile(join(dir, LOCK_FILE), 'utf8').catch(() => '')).trim();
+  const pid = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    return errnoCode(err) === 'EPERM' ? pid : undefined;
   }
 }
 
