@@ -141,7 +141,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
       return now;
     };
     const routes = buildRouteTable(
-      { clock, startedAt, version: VERSION, authMode: auth.mode, metrics, town, isReady: () => ready && store.healthy(), baseUrl },
+      { clock, startedAt, version: VERSION, authMode: auth.mode, metrics, town, isReady: () => ready && store.healthy(), baseUrl, storeHealth: () => store.health?.() ?? 'ok' },
       operations,
       [...HTTP_BINDINGS, ...ADMIN_BINDINGS],
     );

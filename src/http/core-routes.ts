@@ -8,7 +8,7 @@ import type { Gauge, Metrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import type { RawRoute, RouteDef } from './route.js';
 import type { Town } from '../town/town.js';
-import { nullable, num, record, str, int } from '../operations/schema.js';
+import { int, nullable, num, obj, record, str } from '../operations/schema.js';
 
 /** What the status and metrics routes need from the town. */
 export type TownStatusSource = Pick<Town, 'summary' | 'info'>;
@@ -25,14 +25,20 @@ export interface CoreRouteDeps {
   isReady: () => boolean;
   /** The server's own URL once listening (`https://...` with TLS), shown by /health. */
   baseUrl?: () => string | null;
+  /** 'degraded' while the store cannot write (reads still work): /health answers 503 then. */
+  storeHealth?: () => 'ok' | 'degraded' | 'failed';
 }
 
-const healthBody = record({
-  status: str({ enum: ['ok'] }),
-  uptime_secs: int({ minimum: 0 }),
-  url: nullable(str({ description: 'Where this server listens, e.g. `https://127.0.0.1:8787` with TLS.' })),
-});
-// Tinytown's readiness fields; this town is not on Redis (null) and runs no mission dispatcher (idle).
+const healthBody = obj(
+  {
+    status: str({ enum: ['ok', 'degraded'] }),
+    uptime_secs: int({ minimum: 0 }),
+    url: nullable(str({ description: 'Where this server listens, e.g. `https://127.0.0.1:8787` with TLS.' })),
+    store: str({ enum: ['degraded', 'failed'], description: 'Only when degraded: the store cannot write (reads still work), or has failed.' }),
+  },
+  { required: ['status', 'uptime_secs', 'url'] },
+);
+// Tinytown's readiness fields; Redis is not probed here (null) and there is no mission dispatcher (idle).
 const readyBody = record({
   status: str({ enum: ['ready'] }),
   redis: nullable(str({ enum: ['connected'] })),
@@ -43,7 +49,12 @@ const readyBody = record({
 
 export function coreRoutes(deps: CoreRouteDeps): RawRoute[] {
   const uptime = (): number => Math.floor((deps.clock.now() - deps.startedAt) / 1000);
-  const health: RawRoute['handler'] = () => ({ status: 200, body: { status: 'ok', uptime_secs: uptime(), url: deps.baseUrl?.() ?? null } });
+  const health: RawRoute['handler'] = () => {
+    const body = { status: 'ok', uptime_secs: uptime(), url: deps.baseUrl?.() ?? null };
+    const store = deps.storeHealth?.() ?? 'ok';
+    if (store !== 'ok') return { status: 503, body: { ...body, status: 'degraded', store } };
+    return { status: 200, body };
+  };
   const ready: RawRoute['handler'] = () => {
     if (!deps.isReady()) throw new HttpError('server.shutting_down', 'The server is starting, shutting down, or cannot reach its store.');
     return { status: 200, body: { status: 'ready', redis: null, redis_latency_ms: null, dispatcher: 'idle', town: deps.town.info().name } };
@@ -52,8 +63,8 @@ export function coreRoutes(deps: CoreRouteDeps): RawRoute[] {
   let openapi: string | null = null;
 
   return [
-    { kind: 'raw', method: 'GET', path: '/health', access: 'public', summary: 'Liveness check', success: { 200: 'Alive' }, output: healthBody, handler: health },
-    { kind: 'raw', method: 'GET', path: '/healthz', access: 'public', summary: 'Liveness check (alias)', success: { 200: 'Alive' }, output: healthBody, handler: health },
+    { kind: 'raw', method: 'GET', path: '/health', access: 'public', summary: 'Liveness check', success: { 200: 'Alive', 503: 'Degraded: the store cannot write (reads still work)' }, output: healthBody, handler: health },
+    { kind: 'raw', method: 'GET', path: '/healthz', access: 'public', summary: 'Liveness check (alias)', success: { 200: 'Alive', 503: 'Degraded: the store cannot write (reads still work)' }, output: healthBody, handler: health },
     { kind: 'raw', method: 'GET', path: '/ready', access: 'public', summary: 'Readiness check', success: { 200: 'Ready' }, output: readyBody, errors: ['server.shutting_down'], handler: ready },
     { kind: 'raw', method: 'GET', path: '/readyz', access: 'public', summary: 'Readiness check (alias)', success: { 200: 'Ready' }, output: readyBody, errors: ['server.shutting_down'], handler: ready },
     {

@@ -13,16 +13,19 @@
 //             op   ["p","<collection>","<id>",<value>]   put (insert or update)
 //                  ["d","<collection>","<id>"]           delete
 //             ops are applied in order; a delete followed by a put of the same
-//             id moves the record to the end of its collection.
+//             id moves the record to the end of its collection. ops may be
+//             empty: the probe that finds the disk writable again after a
+//             failed write appends such a record (journal-writer.ts).
 //
 // JSON.stringify escapes newlines inside strings, so a record never contains a
 // raw "\n" and one line is exactly one transaction: replay applies a whole
 // transaction or none of it.
 //
-// Safety: a bad record at the very end of the file is what a crash during an
-// append leaves behind (never acknowledged, because acknowledgement waits for
-// fdatasync), so it is dropped. A bad record anywhere else means the file was
-// damaged after the fact; guessing would silently lose or reorder
+// Safety: a last record without its newline is what a crash during an append
+// leaves behind (never acknowledged, because acknowledgement waits for
+// fdatasync of the whole record), so it is dropped. Any other bad record, a
+// complete last one included, means the file was damaged after the fact (that
+// record may have been acknowledged); guessing would silently lose or reorder
 // transactions, so opening stops and names the file and byte offset.
 import { createHash } from 'node:crypto';
 import { deepFreeze, type StoreOp } from './memory-state.js';
@@ -78,10 +81,13 @@ export function scanJournal(
   for (let record = 1; offset < buf.length; record++) {
     const nl = buf.indexOf(NEWLINE, offset);
     const end = nl === -1 ? buf.length : nl;
-    const decoded = nl === -1 ? { error: 'incomplete record (no newline)', tearable: true } : decodeLine(buf, offset, end);
+    const decoded = nl === -1 ? { error: 'incomplete record (no newline)' } : decodeLine(buf, offset, end);
     if ('error' in decoded) {
-      const isLast = nl === -1 || nl + 1 === buf.length;
-      if (decoded.tearable && isLast) {
+      // Only a record without its newline is torn: a write interrupted by a crash
+      // never reaches the newline, and acknowledgement waits for the whole record.
+      // A complete last record that fails its checksum was damaged after it was
+      // written (and possibly acknowledged), like corruption anywhere else.
+      if (nl === -1) {
         scan.torn = { offset, record, reason: decoded.error };
         return scan;
       }
@@ -108,24 +114,23 @@ export function scanJournal(
   return scan;
 }
 
-type Decoded = { seq: number; ops: StoreOp[] } | { error: string; tearable: boolean };
+type Decoded = { seq: number; ops: StoreOp[] } | { error: string };
 
 function decodeLine(buf: Buffer, start: number, end: number): Decoded {
   if (end - start <= HEADER_BYTES || buf[start + HEADER_BYTES - 1] !== 0x20) {
-    return { error: 'malformed record header', tearable: true };
+    return { error: 'malformed record header' };
   }
   const expected = buf.toString('latin1', start, start + HEADER_BYTES - 1);
   if (checksum(buf.subarray(start + HEADER_BYTES, end)) !== expected) {
-    return { error: 'checksum mismatch', tearable: true };
+    return { error: 'checksum mismatch' };
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(buf.toString('utf8', start + HEADER_BYTES, end));
   } catch {
-    return { error: 'unparsable JSON', tearable: true };
+    return { error: 'unparsable JSON' };
   }
-  // The checksum matched, so a structural problem is not a torn write: never tearable.
-  const invalid = { error: 'invalid record structure', tearable: false };
+  const invalid = { error: 'invalid record structure' };
   if (typeof parsed !== 'object' || parsed === null) return invalid;
   const { seq, ops } = parsed as { seq?: unknown; ops?: unknown };
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1 || !Array.isArray(ops)) return invalid;

@@ -5,7 +5,7 @@
 // Data directory layout:
 //   snapshot.json   the state as of some sequence number (format: snapshot.ts)
 //   journal.log     one line per transaction after that (format: journal-record.ts)
-//   townhall.lock   the pid of the process using the directory (store-lock.ts)
+//   townhall.lock   the pid of the process holding the directory's lock, for people (store-lock.ts)
 //   snapshot.json.tmp  only during compaction; removed at open
 //
 // Ordering: a transaction runs synchronously and is applied in memory at once,
@@ -16,8 +16,15 @@
 // crash could take back.
 //
 // Recovery at open: load snapshot.json, replay journal.log records with a
-// greater seq, drop a torn last record (with a warning, truncating the file),
-// refuse anything else that is corrupt with a StoreOpenError.
+// greater seq, drop a torn last record (no newline; with a warning, truncating the file),
+// refuse anything else that is corrupt with a StoreOpenError. Any other
+// failure to open (a full disk, permissions) is a one-line StoreOpenError too,
+// and the lock is released before it is thrown.
+//
+// I/O errors while running (journal-writer.ts): a failed write rolls memory
+// back to what is on disk (the same loading as at open), reads go on, writes
+// answer StoreUnavailableError until a probe finds the disk writable again;
+// a failed compaction is retried. `health()` says which.
 //
 // Safety: durability "none" may lose the last moments of writes in a crash;
 // the journal is then usually repaired like a torn tail, but a file system
@@ -26,15 +33,17 @@ import { readFile, mkdir } from 'node:fs/promises';
 import { close as closeCb, open as openCb } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { encodeRecord, scanJournal, type JournalScan } from './journal-record.js';
-import { createJournalWriter, nodeJournalIo, type JournalIo, type JournalStats } from './journal-writer.js';
-import { createMemoryState, type StoreOp } from './memory-state.js';
-import { captureSnapshot, fsyncDir, readSnapshot, writeSnapshot } from './snapshot.js';
+import { nodeJournalIo, type JournalIo } from './journal-io.js';
+import { createJournalWriter, DEFAULT_RETRY, type JournalStats, type RetryDelays, type WriterHealth } from './journal-writer.js';
+import { createMemoryState, type MemoryState, type StoreOp } from './memory-state.js';
+import { captureSnapshot, fsyncDir, readSnapshot } from './snapshot.js';
 import { acquireStoreLock } from './store-lock.js';
 import { StoreOpenError, StoreUnavailableError, errnoCode } from './store-errors.js';
 import type { ReadTx, Store, WriteTx } from './store.js';
 
 export { StoreOpenError, StoreUnavailableError } from './store-errors.js';
-export type { JournalIo, JournalStats } from './journal-writer.js';
+export type { JournalIo } from './journal-io.js';
+export type { JournalStats, RetryDelays, WriterHealth } from './journal-writer.js';
 
 export const JOURNAL_FILE = 'journal.log';
 export const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
@@ -45,14 +54,18 @@ export interface JournalStoreOptions {
   /** Compact once journal.log reaches this many bytes. Default 64 MiB. */
   compactAfterBytes?: number;
   logger: { warn(msg: string): void; info?(msg: string): void };
-  /** Replaces the journal's write/fdatasync/ftruncate; a test hook for fault injection. */
+  /** Replaces the journal's write/fdatasync/ftruncate and the snapshot writer; a test hook for fault injection. */
   io?: JournalIo;
+  /** Backoff between write probes and compaction retries after an I/O error. Default 1 s doubling to 30 s. */
+  retry?: RetryDelays;
 }
 
 export interface JournalStore extends Store {
   stats(): JournalStats;
-  /** False once a write failed or the store is closing: readiness reports it. */
+  /** False while writes are refused (a failing disk, or closing): readiness reports it. */
   healthy(): boolean;
+  /** 'degraded' while journal writes fail (reads still work), 'failed' if nothing works until a restart. */
+  health(): WriterHealth;
 }
 
 export async function openJournalStore(options: JournalStoreOptions): Promise<JournalStore> {
@@ -69,26 +82,29 @@ export async function openJournalStore(options: JournalStoreOptions): Promise<Jo
     throw new StoreOpenError(`cannot create the data directory ${dir} (${errnoCode(err)})`, { cause: err });
   });
 
-  const lock = await acquireStoreLock(dir, logger);
-  const state = createMemoryState();
+  const lock = await acquireStoreLock(dir, { logger });
   const file = join(dir, JOURNAL_FILE);
+  let state: MemoryState;
   let fd: number | undefined;
   let seq: number;
   let journalBytes: number;
   try {
-    const snapshotSeq = await readSnapshot(dir, (ops) => state.apply(ops)).catch(wrap(join(dir, 'snapshot.json')));
-    const scan = scanJournal(await readJournal(file), snapshotSeq, file, (ops) => state.apply(ops));
+    const loaded = await loadState(dir, file, (buf) => buf);
+    state = loaded.state;
     fd = await openAppend(file);
-    journalBytes = await repairJournal(scan, fd, io, file, logger);
+    journalBytes = await repairJournal(loaded.scan, fd, io, file, logger);
     // journal.log (and the lock) may have just been created: make their directory entries durable.
     await fsyncDir(dir);
-    seq = Math.max(snapshotSeq, scan.lastSeq);
+    seq = loaded.seq;
   } catch (err) {
     if (fd !== undefined) await closeQuietly(fd);
     await lock.release();
-    throw err;
+    if (err instanceof StoreOpenError) throw err;
+    throw new StoreOpenError(`cannot open the data directory ${dir} (${errnoCode(err)})`, { cause: err });
   }
 
+  /** Added to the state's own counter so version() never repeats after a rollback swaps the state. */
+  let versionBase = 0;
   const writer = createJournalWriter({
     fd,
     file,
@@ -97,19 +113,40 @@ export async function openJournalStore(options: JournalStoreOptions): Promise<Jo
     journalBytes,
     lastSeq: seq,
     compactAfterBytes,
-    snapshot: { capture: (at) => captureSnapshot(at, state), persist: (data) => writeSnapshot(dir, data) },
+    snapshot: { capture: (at) => captureSnapshot(at, state), persist: (data) => io.writeSnapshot(dir, data) },
+    async recover(goodBytes) {
+      // Memory is ahead of the disk by the failed records: rebuild it from what is durable.
+      const loaded = await loadState(dir, file, (buf) => buf.subarray(0, goodBytes));
+      versionBase += state.version + 1;
+      state = loaded.state;
+      return loaded.seq;
+    },
+    retry: options.retry ?? DEFAULT_RETRY,
     logger,
   });
   let closing: Promise<void> | undefined;
+  const closed = (): StoreUnavailableError => new StoreUnavailableError('closed', 'the store is closed');
 
-  function refusal(): Error | undefined {
-    if (closing !== undefined) return new StoreUnavailableError('closed', 'the store is closed');
-    return writer.failure();
+  function read<T>(fn: (tx: ReadTx) => T): Promise<T> {
+    if (closing !== undefined) return Promise.reject(closed());
+    const fatal = writer.fatal();
+    if (fatal !== undefined) return Promise.reject(fatal);
+    let result: T;
+    try {
+      result = fn(state.view);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // If what this view saw fails to reach the disk, memory is rolled back: look again then.
+    return writer.barrier().then(
+      () => result,
+      () => writer.settled().then(() => read(fn)),
+    );
   }
 
   return {
     transact<T>(fn: (tx: WriteTx) => T): Promise<T> {
-      const refused = refusal();
+      const refused = closing !== undefined ? closed() : writer.writeRefusal();
       if (refused !== undefined) return Promise.reject(refused);
       let outcome: { result: T; ops: StoreOp[] };
       try {
@@ -122,30 +159,33 @@ export async function openJournalStore(options: JournalStoreOptions): Promise<Jo
       if (ops.length === 0) return writer.barrier().then(() => result);
       // Encode before taking the number: a record that cannot be encoded (too
       // large) must fail this transaction alone, not leave a gap in the journal.
-      const line = encodeRecord(seq + 1, ops);
-      seq++;
+      const next = writer.lastSeq() + 1;
+      const line = encodeRecord(next, ops);
       state.apply(ops);
-      return writer.append(seq, line).then(() => result);
+      return writer.append(next, line).then(() => result);
     },
-    read<T>(fn: (tx: ReadTx) => T): Promise<T> {
-      const refused = refusal();
-      if (refused !== undefined) return Promise.reject(refused);
-      let result: T;
-      try {
-        result = fn(state.view);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      return writer.barrier().then(() => result);
-    },
+    read,
     stats: () => writer.stats(),
-    healthy: () => refusal() === undefined,
-    version: () => state.version,
+    healthy: () => closing === undefined && writer.writeRefusal() === undefined,
+    health: () => writer.health(),
+    version: () => versionBase + state.version,
     close(): Promise<void> {
       closing ??= writer.close().finally(() => lock.release());
       return closing;
     },
   };
+}
+
+/** The snapshot plus the (possibly cut) journal, in a fresh memory state. */
+async function loadState(
+  dir: string,
+  file: string,
+  cut: (journal: Buffer) => Buffer,
+): Promise<{ state: MemoryState; scan: JournalScan; seq: number }> {
+  const state = createMemoryState();
+  const snapshotSeq = await readSnapshot(dir, (ops) => state.apply(ops)).catch(wrap(join(dir, 'snapshot.json')));
+  const scan = scanJournal(cut(await readJournal(file)), snapshotSeq, file, (ops) => state.apply(ops));
+  return { state, scan, seq: Math.max(snapshotSeq, scan.lastSeq) };
 }
 
 async function readJournal(file: string): Promise<Buffer> {

@@ -19,6 +19,8 @@ export interface StoreSettings {
 
 export interface ServedStore extends Store {
   healthy(): boolean;
+  /** 'degraded' while writes fail but reads work (the journal store on a failing disk); /health reports it. */
+  health?(): 'ok' | 'degraded' | 'failed';
 }
 
 export interface OpenedStore {

@@ -51,6 +51,18 @@ export function captureSnapshot(seq: number, state: MemoryState): SnapshotData {
 /** Replace DIR/snapshot.json with `data`, crash-safely (see header), in bounded chunks. */
 export async function writeSnapshot(dir: string, data: SnapshotData): Promise<void> {
   const tmp = join(dir, TMP_FILE);
+  try {
+    await writeTmp(tmp, data);
+    await rename(tmp, join(dir, SNAPSHOT_FILE));
+  } catch (err) {
+    // A failed compaction is retried later; a half-written file would only hold disk space meanwhile.
+    await rm(tmp, { force: true }).catch(() => {});
+    throw err;
+  }
+  await fsyncDir(dir);
+}
+
+async function writeTmp(tmp: string, data: SnapshotData): Promise<void> {
   const handle = await open(tmp, 'w', 0o600);
   try {
     const hash = createHash('sha256');
@@ -70,8 +82,6 @@ export async function writeSnapshot(dir: string, data: SnapshotData): Promise<vo
   } finally {
     await handle.close();
   }
-  await rename(tmp, join(dir, SNAPSHOT_FILE));
-  await fsyncDir(dir);
 }
 
 /**

@@ -1,121 +1,196 @@
-// DIR/townhall.lock: one process at a time per data directory. Two writers
-// appending to the same journal would interleave records and corrupt it.
+// One process at a time per data directory: two writers appending to one
+// journal would interleave records and corrupt it.
 //
-// The file holds the owner's pid. It is created with O_CREAT|O_EXCL ('wx'), so
-// of two processes racing to create it exactly one wins. A lock whose pid is
-// no longer running is stale (the owner crashed) and is taken over with a
-// warning.
+// The lock is a Unix socket that the kernel owns, not a file we interpret.
+// On Linux it is bound in the abstract namespace under a name derived from the
+// directory's identity (device and inode of its real path, so a symlink or a
+// bind mount of the same directory finds the same lock). bind(2) is atomic:
+// of two processes starting at the same instant exactly one gets the name, and
+// the kernel frees it the moment the holder dies, however it dies. There is no
+// stale state to guess about, so no pid check and no takeover race. This is
+// the discipline of etcd, which holds a kernel flock(2) on its data files for
+// as long as it runs, rather than PostgreSQL's postmaster.pid, whose pid must
+// be checked for liveness (a reused pid of an unrelated process looked alive
+// and blocked start-up; two starters removing one stale file could both run).
 //
-// Safety notes:
-// - A pid we cannot signal because of permissions (EPERM) is alive: another
-//   user's townhall still counts.
-// - A lock holding our own pid that this process does not hold is stale: it was
-//   left by an earlier run that had the same pid, as happens in containers
-//   where the server is always pid 1.
-// - A lock file without a readable pid is not guessed about: opening fails
-//   and asks the operator to remove it.
-// - Takeover (unlink, then 'wx' again) has a narrow race if two processes
-//   start at the same instant over the same stale lock; the 'wx' still makes
-//   them fail rather than share when the timing is tighter than the unlink.
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+// The holder answers every connection to the socket with `townhall <pid>`, so
+// a refused start-up names the process really holding the directory (a holder
+// too busy to answer within 2 s is named from its info file instead).
+// DIR/townhall.lock is kept for people and tools: it holds the holder's pid,
+// is written after the lock is taken and removed before it is released, and
+// its content never decides anything. Writing it is the first write of a
+// start-up; if that fails (disk full) start-up stops with one line and leaves
+// no file behind, as PostgreSQL does with postmaster.pid.
+//
+// Limits (also in docs/ARCHITECTURE.md):
+// - Abstract names are per network namespace: two containers with their own
+//   network namespaces sharing one volume do not see each other's lock.
+// - Nothing protects a directory shared between hosts (NFS and the like).
+// - Abstract names have no file permissions: a local user in the same network
+//   namespace who binds the name first keeps the server from starting (a
+//   denial of service, never two writers); the refusal then says the name is
+//   held by something that does not answer as townhall.
+// - Other platforms (macOS) bind DIR/townhall.sock instead. A socket file can
+//   outlive its process, so a refused connect means stale and it is replaced;
+//   two starters replacing the same stale socket at once can still race there.
+import { createConnection, createServer, type Server } from 'node:net';
+import { readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreOpenError, errnoCode } from './store-errors.js';
 
 export const LOCK_FILE = 'townhall.lock';
-/** An empty lock older than this was not being written by a starting server. */
-const EMPTY_LOCK_GRACE_MS = 5000;
-
-async function ageMs(file: string): Promise<number> {
-  try {
-    return Date.now() - (await stat(file)).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
-/** Lock files held by this process, so a same-pid lock can be told apart from a stale one. */
-const held = new Set<string>();
+export const LOCK_SOCKET = 'townhall.sock';
+/** How long a refused start-up waits for the holder to say who it is, and how often it asks. */
+const ASK_TIMEOUT_MS = 2000;
+const ASK_ATTEMPTS = 4;
+/** Connections answered at once; more are refused (a starting server just asks once). */
+const MAX_ASKERS = 8;
 
 export interface StoreLock {
   release(): Promise<void>;
 }
 
-export async function acquireStoreLock(dir: string, logger: { warn(msg: string): void }): Promise<StoreLock> {
+export interface StoreLockOptions {
+  logger: { warn(msg: string): void };
+  /** Writes the info file; a test seam for a full disk. */
+  writeInfo?: (file: string, text: string) => Promise<void>;
+  /** Defaults to process.platform; 'linux' uses the abstract namespace. */
+  platform?: NodeJS.Platform;
+}
+
+export async function acquireStoreLock(dir: string, options: StoreLockOptions): Promise<StoreLock> {
+  const { logger } = options;
+  const abstract = (options.platform ?? process.platform) === 'linux';
+  const address = abstract ? await abstractName(dir) : join(dir, LOCK_SOCKET);
+  const held = await bindOrRefuse(dir, address, abstract, logger);
   const file = join(dir, LOCK_FILE);
-  // Two attempts: the first may find a stale lock, which is removed before the second.
-  for (let attempt = 0; attempt < 2; attempt++) {
-    if (await tryCreate(file)) {
-      held.add(file);
-      return { release: () => release(file) };
+  const previous = await readFile(file, 'utf8').catch(() => undefined);
+  if (previous !== undefined) {
+    const pid = previous.trim();
+    logger.warn(`taking over stale lock ${file} left by ${/^\d+$/.test(pid) ? `pid ${pid}` : 'an unknown process'}, which no longer holds the lock`);
+  }
+  try {
+    await (options.writeInfo ?? writeInfoFile)(file, `${process.pid}\n`);
+  } catch (err) {
+    await rm(file, { force: true }).catch(() => {});
+    await closeServer(held);
+    throw new StoreOpenError(`cannot write ${file} (${errnoCode(err)}); free space or fix permissions on ${dir}`, { cause: err });
+  }
+  let released: Promise<void> | undefined;
+  return {
+    release() {
+      // The info file goes first, while the lock is still ours: never remove the next holder's.
+      released ??= rm(file, { force: true })
+        .catch(() => {})
+        .then(() => closeServer(held));
+      return released;
+    },
+  };
+}
+
+/**
+ * Bind the lock, or throw a refusal naming the holder. A holder that refuses
+ * the connection is retried a few times: it may sit between bind(2) and
+ * listen(2), or have just died (the name is then free on the next try).
+ */
+async function bindOrRefuse(dir: string, address: string, abstract: boolean, logger: StoreLockOptions['logger']): Promise<Server> {
+  for (let attempt = 1; ; attempt++) {
+    const server = await bindExclusive(address);
+    if (server !== undefined) return server;
+    const answer = await holderOf(address);
+    // A holder too busy to answer in time (its event loop blocked) is named by its info file.
+    const holder = answer === undefined ? await runningPidInInfoFile(dir) : answer;
+    if (typeof holder === 'number') {
+      throw new StoreOpenError(`another townhall (pid ${holder}) is using ${dir}; stop it or choose another [townhall.store] path`);
     }
-    const text = await readLock(file);
-    if (text === undefined) continue; // removed between our create and read: just retry
-    const pid = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
-    if (text.trim() === '' && (await ageMs(file)) > EMPTY_LOCK_GRACE_MS) {
-      // A crash between creating the file and writing the pid leaves it empty.
-      logger.warn(`taking over empty lock ${file}, left by a process that died while starting`);
-      await unlink(file).catch((err: unknown) => {
-        if (errnoCode(err) !== 'ENOENT') throw err;
-      });
+    if (holder === 'refused' && !abstract && attempt === ASK_ATTEMPTS) {
+      // Refused every time: a socket file left by a process that died.
+      logger.warn(`removing stale lock socket ${address}, left by a process that is no longer running`);
+      await rm(address, { force: true });
       continue;
     }
-    if (!Number.isSafeInteger(pid) || pid <= 0) {
+    if (holder === undefined || attempt > ASK_ATTEMPTS) {
       throw new StoreOpenError(
-        `${file} exists but does not contain a pid; if no townhall is running on ${dir}, delete the file and start again`,
+        `the lock of ${dir} is held by a process that does not answer as townhall; find it with \`ss -xlp | grep townhall-lock\``,
       );
     }
-    if (isRunning(pid) && !(pid === process.pid && !held.has(file))) {
-      throw new StoreOpenError(`another townhall (pid ${pid}) is using ${dir}; stop it or choose another [townhall.store] path`);
-    }
-    logger.warn(`taking over stale lock ${file} left by pid ${pid}, which is no longer running`);
-    await unlink(file).catch((err: unknown) => {
-      if (errnoCode(err) !== 'ENOENT') throw err;
-    });
-  }
-  throw new StoreOpenError(`could not acquire ${file}: another process keeps creating it`);
-}
-
-async function tryCreate(file: string): Promise<boolean> {
-  let handle;
-  try {
-    handle = await open(file, 'wx');
-  } catch (err) {
-    if (errnoCode(err) === 'EEXIST') return false;
-    throw new StoreOpenError(`cannot create ${file} (${errnoCode(err)}); check the directory's permissions`, { cause: err });
-  }
-  try {
-    await handle.writeFile(`${process.pid}\n`, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return true;
-}
-
-async function readLock(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw new StoreOpenError(`cannot read ${file} (${errnoCode(err)})`, { cause: err });
+    await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
   }
 }
 
-function isRunning(pid: number): boolean {
+/** The pid in DIR/townhall.lock if that process is running; for the refusal's wording only. */
+async function runningPidInInfoFile(dir: string): Promise<number | undefined> {
+  const text = (await readFile(join(dir, LOCK_FILE), 'utf8').catch(() => '')).trim();
+  const pid = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
   try {
     process.kill(pid, 0);
-    return true;
+    return pid;
   } catch (err) {
-    return errnoCode(err) === 'EPERM';
+    return errnoCode(err) === 'EPERM' ? pid : undefined;
   }
 }
 
-/** Remove the lock only if it is still ours: never delete a lock another process took over. */
-async function release(file: string): Promise<void> {
-  if (!held.delete(file)) return;
-  const text = await readLock(file).catch(() => undefined);
-  if (text?.trim() !== String(process.pid)) return;
-  await unlink(file).catch((err: unknown) => {
-    if (errnoCode(err) !== 'ENOENT') throw err;
+/** `\0townhall-lock-<dev>-<ino>` of the directory's real path. */
+export async function abstractName(dir: string): Promise<string> {
+  try {
+    const st = await stat(await realpath(dir), { bigint: true });
+    return `\0townhall-lock-${st.dev.toString(16)}-${st.ino.toString(16)}`;
+  } catch (err) {
+    throw new StoreOpenError(`cannot read the data directory ${dir} (${errnoCode(err)})`, { cause: err });
+  }
+}
+
+/** Binds `address`, or resolves undefined when another socket holds it. */
+function bindExclusive(address: string): Promise<Server | undefined> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((socket) => {
+      // Anyone on the host may connect: answer, then close our end at once, so
+      // a client that never hangs up cannot hold our file descriptors.
+      socket.on('error', () => {});
+      socket.end(`townhall ${process.pid}\n`, () => socket.destroy());
+    });
+    server.maxConnections = MAX_ASKERS;
+    server.once('error', (err) => {
+      if (errnoCode(err) === 'EADDRINUSE') resolve(undefined);
+      else reject(new StoreOpenError(`cannot take the lock of the data directory (${errnoCode(err)})`, { cause: err }));
+    });
+    server.listen(address, () => {
+      // The lock must not keep the process alive on its own; the store's close releases it.
+      server.unref();
+      resolve(server);
+    });
   });
+}
+
+/** The pid the holder of `address` announces; 'refused' if nothing listens; undefined if something else answers. */
+function holderOf(address: string): Promise<number | 'refused' | undefined> {
+  return new Promise((resolve) => {
+    let text = '';
+    const socket = createConnection(address);
+    const done = (answer: number | 'refused' | undefined): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done(undefined), ASK_TIMEOUT_MS);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length > 64) done(undefined);
+    });
+    socket.on('end', () => {
+      const m = /^townhall (\d+)\n$/.exec(text);
+      done(m === null ? undefined : Number(m[1]));
+    });
+    socket.on('error', (err) => done(['ECONNREFUSED', 'ENOENT'].includes(errnoCode(err)) ? 'refused' : undefined));
+  });
+}
+
+async function writeInfoFile(file: string, text: string): Promise<void> {
+  await writeFile(file, text, { mode: 0o644 });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
 }

@@ -1,0 +1,29 @@
+// A batch of journal lines that one flush writes together (group commit), and
+// the promise every transaction in it waits on.
+
+export interface Batch {
+  lines: string[];
+  chars: number;
+  done: Promise<void>;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+export function newBatch(): Batch {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Nobody may be waiting (durability "none"); the failure is reported through later calls instead.
+  done.catch(() => {});
+  return { lines: [], chars: 0, done, resolve, reject };
+}
+
+/** Append `later`'s lines to `first`; `later`'s waiters then settle with `first`. */
+export function absorb(first: Batch, later: Batch): void {
+  first.lines.push(...later.lines);
+  first.chars += later.chars;
+  first.done.then(later.resolve, later.reject);
+}

@@ -1,0 +1,213 @@
+// I/O failures injected through the journal's file operations (JournalIo):
+// a full disk or EIO on journal writes must not stop reads, must never let a
+// non-durable write be acknowledged or shown, and must heal on its own; a
+// failing compaction (EMFILE) must never take the store down.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openJournalStore, StoreUnavailableError, type JournalIo, type JournalStore } from '../../src/store/journal-store.js';
+import { nodeJournalIo } from '../../src/store/journal-writer.js';
+import { writeSnapshot } from '../../src/store/snapshot.js';
+
+const FAST_RETRY = { initialMs: 2, maxMs: 10 };
+
+async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'townhall-faults-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function errno(code: string): Error {
+  return Object.assign(new Error(`${code}: injected`), { code });
+}
+
+interface Faults {
+  io: JournalIo;
+  /** Which operation fails while armed; `partial` writes a few bytes first, as a disk filling up mid-write does. */
+  arm(op: 'write' | 'partial' | 'fdatasync' | 'ftruncate' | 'snapshot' | null, code?: string): void;
+  calls: Record<string, number>;
+}
+
+function faults(): Faults {
+  let armed: string | null = null;
+  let code = 'ENOSPC';
+  const calls: Record<string, number> = { write: 0, fdatasync: 0, ftruncate: 0, snapshot: 0 };
+  const io: JournalIo = {
+    async write(fd, data, offset, length) {
+      calls['write']!++;
+      if (armed === 'write') throw errno(code);
+      if (armed === 'partial') {
+        armed = 'write'; // the next attempt finds the disk full
+        return nodeJournalIo.write(fd, data, offset, Math.min(length, 7));
+      }
+      return nodeJournalIo.write(fd, data, offset, length);
+    },
+    async fdatasync(fd) {
+      calls['fdatasync']!++;
+      if (armed === 'fdatasync') throw errno(code);
+      return nodeJournalIo.fdatasync(fd);
+    },
+    async ftruncate(fd, length) {
+      calls['ftruncate']!++;
+      if (armed === 'ftruncate') throw errno(code);
+      return nodeJournalIo.ftruncate(fd, length);
+    },
+    async writeSnapshot(dir, data) {
+      calls['snapshot']!++;
+      if (armed === 'snapshot') throw errno(code);
+      return nodeJournalIo.writeSnapshot(dir, data);
+    },
+  };
+  return { io, calls, arm: (op, c = 'ENOSPC') => ((armed = op), (code = c)) };
+}
+
+function logger(): { warnings: string[]; warn(m: string): void; info(m: string): void } {
+  const l = { warnings: [] as string[], warn: (m: string) => void l.warnings.push(m), info: () => {} };
+  return l;
+}
+
+/** Polls (without timing assertions) until `cond` holds; fails after ~5 s. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (cond()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+const ids = (store: JournalStore): Promise<string[]> => store.read((tx) => tx.list<{ id: string }>('agents').map((a) => a.id));
+
+describe('journal store: a failing disk', () => {
+  for (const [op, code] of [['write', 'ENOSPC'], ['partial', 'ENOSPC'], ['fdatasync', 'EIO']] as const) {
+    test(`a failing journal ${op} (${code}) keeps reads working, refuses writes with 503, and heals on its own`, async () => {
+      await inTempDir(async (dir) => {
+        const f = faults();
+        const log = logger();
+        const store = await openJournalStore({ dir, durability: 'always', io: f.io, logger: log, retry: FAST_RETRY });
+        await store.transact((tx) => tx.put('agents', 'before', { id: 'before' }));
+        const versionBefore = store.version();
+        f.arm(op, code);
+        const writes = Array.from({ length: 10 }, (_, i) => store.transact((tx) => tx.put('agents', `s${i}`, { id: `s${i}`, secret: 'hunter2' })));
+        // A read made while the doomed writes are in memory must not show them.
+        const seenDuring = ids(store);
+        for (const r of await Promise.allSettled(writes)) {
+          assert.equal(r.status, 'rejected', 'nothing acknowledged that is not durable');
+          const err = (r as PromiseRejectedResult).reason as Error;
+          assert.ok(err instanceof StoreUnavailableError);
+          assert.match(err.message, new RegExp(`journal (write|fdatasync|fsync) failed .*\\(${code}\\)`));
+          assert.doesNotMatch(err.message, /hunter2/);
+        }
+        assert.deepEqual(await seenDuring, ['before'], 'reads answer from what is durable');
+        assert.deepEqual(await ids(store), ['before']);
+        assert.equal(store.health(), 'degraded');
+        assert.equal(store.healthy(), false, 'readiness sees it');
+        assert.ok(store.version() > versionBefore, 'version never repeats after a rollback');
+        await assert.rejects(store.transact((tx) => tx.put('agents', 'refused', {})), StoreUnavailableError);
+
+        // The disk keeps failing for a few probes: still degraded, reads still fine.
+        const probes = f.calls['ftruncate']!;
+        await until(() => f.calls['ftruncate']! >= probes + 2, 'two probes');
+        assert.equal(store.health(), 'degraded');
+        assert.deepEqual(await ids(store), ['before']);
+
+        f.arm(null); // space freed
+        await until(() => store.health() === 'ok', 'writes to recover');
+        await store.transact((tx) => tx.put('agents', 'after', { id: 'after' }));
+        assert.deepEqual(await ids(store), ['before', 'after']);
+        assert.match(log.warnings.join('\n'), /accepts writes again/);
+        assert.ok(store.stats().writeFailures >= 1);
+        await store.close();
+
+        const reopenLog = logger();
+        const reopened = await openJournalStore({ dir, durability: 'always', logger: reopenLog });
+        assert.deepEqual(await ids(reopened), ['before', 'after']);
+        assert.deepEqual(reopenLog.warnings, [], 'the probe cut the partial record: no torn tail, no corruption');
+        await reopened.close();
+      });
+    });
+  }
+
+  test('with durability "none" a failed write also refuses later writes, keeps reads, and heals', async () => {
+    await inTempDir(async (dir) => {
+      const f = faults();
+      const store = await openJournalStore({ dir, durability: 'none', io: f.io, logger: logger(), retry: FAST_RETRY });
+      await store.transact((tx) => tx.put('agents', 'a', { id: 'a' }));
+      await store.close();
+      const again = await openJournalStore({ dir, durability: 'none', io: f.io, logger: logger(), retry: FAST_RETRY });
+      f.arm('write');
+      await again.transact((tx) => tx.put('agents', 'b', { id: 'b' })); // "none" acknowledges from memory
+      await until(() => again.health() === 'degraded', 'the failure to be seen');
+      await assert.rejects(again.transact((tx) => tx.put('agents', 'c', {})), /ENOSPC/);
+      assert.deepEqual(await ids(again), ['a'], 'memory rolled back to the disk');
+      f.arm(null);
+      await until(() => again.health() === 'ok', 'recovery');
+      await again.transact((tx) => tx.put('agents', 'd', { id: 'd' }));
+      await again.close();
+    });
+  });
+
+  test('closing while writes fail releases the lock and reports the failure', async () => {
+    await inTempDir(async (dir) => {
+      const f = faults();
+      const store = await openJournalStore({ dir, durability: 'always', io: f.io, logger: logger(), retry: { initialMs: 60_000, maxMs: 60_000 } });
+      f.arm('write', 'EIO');
+      await assert.rejects(store.transact((tx) => tx.put('agents', 'x', {})), StoreUnavailableError);
+      await assert.rejects(store.close(), StoreUnavailableError);
+      assert.equal(existsSync(join(dir, 'townhall.lock')), false);
+      const next = await openJournalStore({ dir, durability: 'always', logger: logger() });
+      assert.deepEqual(await ids(next), []);
+      await next.close();
+    });
+  });
+});
+
+describe('journal store: a failing compaction', () => {
+  for (const [op, code] of [['snapshot', 'EMFILE'], ['snapshot', 'ENOSPC'], ['ftruncate', 'EIO']] as const) {
+    test(`a failing compaction (${op}, ${code}) never stops the store and is retried until it works`, async () => {
+      await inTempDir(async (dir) => {
+        const f = faults();
+        const log = logger();
+        const store = await openJournalStore({ dir, durability: 'always', compactAfterBytes: 1024, io: f.io, logger: log, retry: FAST_RETRY });
+        f.arm(op, code);
+        for (let wave = 0; wave < 10; wave++) {
+          await Promise.all(
+            Array.from({ length: 5 }, (_, i) => store.transact((tx) => tx.put('agents', `a${wave * 5 + i}`, { id: `a${wave * 5 + i}`, pad: 'x'.repeat(100) }))),
+          );
+          assert.equal(store.health(), 'ok', 'a failed compaction does not degrade writes');
+          assert.equal((await ids(store)).length, wave * 5 + 5, 'reads keep working');
+          await new Promise((resolve) => setTimeout(resolve, 3)); // let the backoff pass now and then
+        }
+        assert.ok(store.stats().compactionFailures >= 2, `retried (${store.stats().compactionFailures} failures)`);
+        assert.equal(store.stats().compactions, 0);
+        assert.match(log.warnings.join('\n'), new RegExp(`compacting .* failed \\(${code}\\); the store keeps working`));
+
+        f.arm(null);
+        for (let i = 0; store.stats().compactions === 0 && i < 200; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          await store.transact((tx) => tx.put('meta', 'tick', i));
+        }
+        assert.ok(store.stats().compactions > 0, 'compaction works again once the cause is gone');
+        await store.close();
+        assert.equal(existsSync(join(dir, 'snapshot.json.tmp')), false);
+
+        const reopened = await openJournalStore({ dir, durability: 'always', logger: logger() });
+        assert.deepEqual(await ids(reopened), Array.from({ length: 50 }, (_, n) => `a${n}`));
+        await reopened.close();
+      });
+    });
+  }
+
+  test('a snapshot that cannot be renamed into place leaves no snapshot.json.tmp behind', async () => {
+    await inTempDir(async (dir) => {
+      await mkdir(join(dir, 'snapshot.json', 'blocker'), { recursive: true }); // rename over a non-empty directory fails
+      await assert.rejects(writeSnapshot(dir, { seq: 1, rows: ['["agents","a",{}]\n'] }));
+      assert.deepEqual((await readdir(dir)).sort(), ['snapshot.json']);
+    });
+  });
+});
