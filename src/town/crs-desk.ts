@@ -32,13 +32,23 @@ export interface CrsDesk {
   purge(): Promise<number>;
 }
 
+/**
+ * How often the earliest deadline is re-read from the store: with the Redis
+ * backend another replica may have taken tasks this one has not seen.
+ */
+const RESCAN_MS = 30_000;
+
 export function createCrsDesk(town: Pick<Town, 'now' | 'mutate' | 'view'>): CrsDesk {
   // The earliest deadline of an unfinished CRS task; null until first computed.
   // It may be too early (the task was since cancelled): that costs one scan.
   let nextDeadline: number | null = null;
+  let scannedAt = -Infinity;
 
   async function expireDue(): Promise<void> {
-    nextDeadline ??= await town.view(nextCrsDeadline);
+    if (nextDeadline === null || town.now() - scannedAt >= RESCAN_MS) {
+      scannedAt = town.now();
+      nextDeadline = await town.view(nextCrsDeadline);
+    }
     if (town.now() < nextDeadline) return;
     nextDeadline = await town.mutate(expireCrsDeadlines);
   }

@@ -62,3 +62,14 @@ test('a cancel naming a task that is not a CRS task changes nothing; SARIF for a
   const task = await fx.town.view((tx) => tx.get<TaskRecord>('tasks', ID(5)));
   assert.deepEqual([task?.state, task?.source], ['cancelled', 'crs']);
 });
+
+test('a deadline queued by another replica (same store, another desk) is seen within the rescan interval', async () => {
+  const fx = makeTown();
+  const here = createCrsDesk(fx.town);
+  const there = createCrsDesk(fx.town);
+  await here.expireDue(); // caches "no deadline"
+  await there.submit({ message_id: 'r', message_time: T0, tasks: [detail(ID(7), T0 + 1000)] });
+  fx.clock.advance(30_000);
+  await here.expireDue();
+  assert.equal((await fx.town.getTask(ID(7))).state, 'failed');
+});
