@@ -24,9 +24,10 @@ export function createClient(port: number): Client {
     send(method, path, headers = {}, body) {
       return new Promise((resolve, reject) => {
         const started = performance.now();
-        const h: Record<string, string> = { ...headers };
+        const h: Record<string, string> = {};
+        for (const [k, v] of Object.entries(headers)) h[k.toLowerCase()] = v;
         if (body !== undefined) {
-          h['content-type'] = 'application/json';
+          h['content-type'] ??= 'application/json';
           h['content-length'] = String(Buffer.byteLength(body));
         }
         const req = request({ host: '127.0.0.1', port, method, path, headers: h, agent }, (res) => {
