@@ -25,6 +25,8 @@ export interface ServerProcess {
   readonly startupMs: number;
   /** stderr lines seen so far that match `compacted` (Townhall's compaction log). */
   compactions(): string[];
+  /** The last lines the server wrote on stderr, and how it exited (for error messages). */
+  lastWords(): string;
 }
 
 function waitForPort(child: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs: number, onLine?: (line: string) => void): Promise<number> {
@@ -60,7 +62,7 @@ export async function startBare(template: unknown): Promise<ServerProcess> {
     env: { ...process.env, BARE_STATUS_JSON: JSON.stringify(template) },
   });
   const port = await waitForPort(child, 'stdout', /port (\d+)/, 15_000);
-  return { port, pid: child.pid!, child, startupMs: performance.now() - started, compactions: () => [] };
+  return { port, pid: child.pid!, child, startupMs: performance.now() - started, compactions: () => [], lastWords: () => '' };
 }
 
 export interface TownhallOptions {
@@ -77,6 +79,7 @@ export async function startTownhall(options: TownhallOptions): Promise<ServerPro
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'townhall-bench-')));
   await writeFile(join(dir, 'tinytown.toml'), `name = "bench"\n${options.toml}`);
   const compacted: string[] = [];
+  const tail: string[] = [];
   const started = performance.now();
   const child = spawn(process.execPath, [...NODE_FLAGS, join(options.root ?? ROOT, 'bin/townhall.js'), '--town', dir, '--port', '0'], {
     // stdout is the audit log: discarded, as a production pipe would absorb it.
@@ -85,8 +88,12 @@ export async function startTownhall(options: TownhallOptions): Promise<ServerPro
   });
   const port = await waitForPort(child, 'stderr', /listening on http:\/\/127\.0\.0\.1:(\d+)/, options.startTimeoutMs ?? 15_000, (line) => {
     if (line.includes('compacted')) compacted.push(line);
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
   });
-  return { port, pid: child.pid!, child, dir, startupMs: performance.now() - started, compactions: () => compacted };
+  const lastWords = (): string =>
+    `${tail.join('\n')}${child.exitCode !== null || child.signalCode !== null ? `\n(exited: code ${child.exitCode}, signal ${child.signalCode})` : ''}`;
+  return { port, pid: child.pid!, child, dir, startupMs: performance.now() - started, compactions: () => compacted, lastWords };
 }
 
 export async function stopServer(server: ServerProcess, keepDir = false): Promise<void> {

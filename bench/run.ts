@@ -3,7 +3,7 @@
 // machine mean little; ratios and server CPU per request do). A benchmark is
 // information, not a test: it exits 0 whether targets are met or not, and
 // exits 0 with a message when wrk is not installed.
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runCompare } from './compare.js';
 import { runHotPath } from './hot-path.js';
@@ -19,6 +19,7 @@ Modes (default: the hot path: GET /v1/status, /health, POST /v1/backlog against 
                   with node_modules and dist/ built), e.g. the previous main
   --scale         towns of 1k, 10k and 100k records: latencies, RSS, start-up, compaction pause
   --scale-1m      --scale with a 1M-record town too (slow: minutes, several GB of RAM)
+  --scale-sizes A,B,...  --scale with these town sizes instead
   --soak          mixed reads and writes at 64 connections; RSS after warm-up vs at the end
 
 Options
@@ -49,6 +50,7 @@ async function main(): Promise<number> {
       seconds: { type: 'string' },
       'soak-secs': { type: 'string' },
       'no-flood': { type: 'boolean' },
+      'scale-sizes': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -77,13 +79,15 @@ async function main(): Promise<number> {
   const started = Date.now();
   const log = (msg: string): void => void process.stderr.write(`  [${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
   console.log(`townhall bench on ${machine()}; load generator: ${wrk} (-t1)`);
-  console.log(`command: npm run bench -- ${process.argv.slice(2).join(' ')}`.trimEnd());
+  const args = process.argv.slice(2);
+  console.log(`command: npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''} (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
 
   if (values.compare !== undefined) {
     await runCompare({ other: values.compare, processes, rounds, seconds, warmupSeconds, connections: 50, log });
-  } else if (values.scale === true || values['scale-1m'] === true) {
+  } else if (values.scale === true || values['scale-1m'] === true || values['scale-sizes'] !== undefined) {
     const sizes = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
     if (values['scale-1m'] === true) sizes.push(1_000_000);
+    if (values['scale-sizes'] !== undefined) sizes.splice(0, sizes.length, ...values['scale-sizes'].split(',').map((v) => num(v, 0)));
     await runScale({ sizes, quick, log });
   } else if (values.soak === true) {
     await runSoak({ seconds: num(values['soak-secs'], quick ? 10 : 60), warmupSeconds: quick ? 3 : 10, connections: 64, log });

@@ -67,16 +67,24 @@ async function probe(client: Client, count: number, maxSecs: number, make: (i: n
   let bad = 0;
   const deadline = performance.now() + maxSecs * 1000;
   for (let i = 0; i < count && (i < 5 || performance.now() < deadline); i++) {
-    if (before) await before();
+    if (before) await before().catch(() => undefined);
     const r = make(i);
-    const a = await client.send(r.method, r.path, r.body === undefined ? {} : JSON_HEADERS, r.body);
-    if (a.status >= 300) bad++;
-    times.push(a.ms);
+    const started = performance.now();
+    try {
+      const a = await client.send(r.method, r.path, r.body === undefined ? {} : JSON_HEADERS, r.body);
+      if (a.status >= 300) bad++;
+      times.push(a.ms);
+    } catch (err) {
+      // A reset connection is a failed request, not the end of the run; say which one.
+      bad++;
+      times.push(performance.now() - started);
+      process.stderr.write(`  ${r.method} ${r.path} failed after ${(performance.now() - started).toFixed(0)} ms: ${(err as Error).message}\n`);
+    }
   }
   return { p50: median(times), p99: percentile(times, 99), n: times.length, bad };
 }
 
-async function measureSize(records: number, emptyRss: number, o: ScaleOptions): Promise<SizeResult> {
+async function measureSize(records: number, o: ScaleOptions): Promise<SizeResult> {
   const dir = await mkdtemp(join(tmpdir(), 'townhall-scale-'));
   const storeDir = join(dir, 'store');
   let town: SeededTown | undefined;
@@ -86,6 +94,18 @@ async function measureSize(records: number, emptyRss: number, o: ScaleOptions): 
     o.log(`seeded ${town.tasks} backlog tasks and ${town.messages} messages in ${town.seconds.toFixed(1)} s`);
   }
   const server = await startTownhall({ dir, toml: storeToml('none', `path = "${storeDir}"\ncompact_after_bytes = ${COMPACT_AFTER_BYTES}\n`), startTimeoutMs: 600_000 });
+  try {
+    return await measureServer(server, town, records, o);
+  } catch (err) {
+    await new Promise((r) => setTimeout(r, 500));
+    throw new Error(`${records} records: ${(err as Error).message}; Townhall's last words:\n${server.lastWords()}`);
+  } finally {
+    await stopServer(server);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function measureServer(server: ServerProcess, town: SeededTown | undefined, records: number, o: ScaleOptions): Promise<SizeResult> {
   const rssStart = rssBytes(server.pid);
   o.log(`${records} records: started in ${server.startupMs.toFixed(0)} ms, RSS ${(rssStart / 2 ** 20).toFixed(0)} MiB`);
   const latencies = new Map<string, Latency>();
@@ -101,9 +121,9 @@ async function measureSize(records: number, emptyRss: number, o: ScaleOptions): 
     // Untimed, so the JIT has compiled the paths before the first timed request.
     const warmUntil = performance.now() + 3000;
     for (let i = 0; i < WARMUP_REQUESTS && performance.now() < warmUntil; i++) {
-      await client.send('GET', '/v1/status');
-      await client.send('GET', '/v1/backlog?limit=100');
-      await client.send('POST', '/v1/backlog', JSON_HEADERS, BACKLOG_BODY);
+      await probe(client, 1, 1, () => ({ method: 'GET', path: '/v1/status' }));
+      await probe(client, 1, 1, () => ({ method: 'GET', path: '/v1/backlog?limit=100' }));
+      await probe(client, 1, 1, post);
     }
     latencies.set('GET /v1/status', await probe(client, n, maxSecs, () => ({ method: 'GET', path: '/v1/status' })));
     latencies.set('GET /v1/status after a write', await probe(client, few, maxSecs, () => ({ method: 'GET', path: '/v1/status' }), () => client.send('POST', '/v1/backlog', JSON_HEADERS, BACKLOG_BODY)));
@@ -116,9 +136,7 @@ async function measureSize(records: number, emptyRss: number, o: ScaleOptions): 
     ({ pauseMs, probeP99Ms, compactionLog } = await compactionPause(server, o));
   }
   const rssEnd = rssBytes(server.pid);
-  await stopServer(server);
-  await rm(dir, { recursive: true, force: true });
-  return { records, seedSecs: town?.seconds ?? 0, startupMs: server.startupMs, rssStart, rssEnd: records > 0 ? rssEnd : emptyRss, latencies, pauseMs, probeP99Ms, compactionLog };
+  return { records, seedSecs: town?.seconds ?? 0, startupMs: server.startupMs, rssStart, rssEnd, latencies, pauseMs, probeP99Ms, compactionLog };
 }
 
 /** Worst /health latency while 4 writers fill the journal until a compaction has run. */
@@ -131,7 +149,7 @@ async function compactionPause(server: ServerProcess, o: ScaleOptions): Promise<
   const started = performance.now();
   let doneAt: number | undefined;
   while (performance.now() - started < 290_000) {
-    times.push((await client.send('GET', '/health')).ms);
+    times.push((await probe(client, 1, 1, () => ({ method: 'GET', path: '/health' }))).p50);
     if (doneAt === undefined && server.compactions().length > seen) doneAt = performance.now();
     if (doneAt !== undefined && performance.now() - doneAt > 500) break;
   }
@@ -147,9 +165,9 @@ const ms = (x: number | undefined): string => (x === undefined || !Number.isFini
 const mib = (b: number): string => (Number.isFinite(b) ? (b / 2 ** 20).toFixed(0) : '-');
 
 export async function runScale(o: ScaleOptions): Promise<void> {
-  const empty = await measureSize(0, NaN, o);
+  const empty = await measureSize(0, o);
   const results: SizeResult[] = [];
-  for (const size of o.sizes) results.push(await measureSize(size, empty.rssStart, o));
+  for (const size of o.sizes) results.push(await measureSize(size, o));
   const names = [...(results[0]?.latencies.keys() ?? [])];
   console.log(`\nlatency of one request at a time, ms p50 / p99, by town size (records: backlog tasks + messages over 100 agents)\n`);
   console.log(`| request | ${results.map((r) => `${r.records.toLocaleString('en')}`).join(' | ')} | largest / smallest p50 | target |`);
