@@ -6,32 +6,50 @@
 // Security: `detail` must only ever be a string we wrote. Never interpolate a
 // header, a token or an exception message from a library into it.
 
-export const ERROR_CODES = [
+/**
+ * How a failure reads to the caller, whatever the transport:
+ * - `denied`: the caller may not (audited as a denial);
+ * - `refused`: this request, as sent, cannot succeed (bad input, unknown or
+ *   conflicting target): an idempotent retry gets the same answer again;
+ * - `transient`: try again later (busy, unavailable, timed out);
+ * - `internal`: our fault.
+ */
+export type ErrorClass = 'denied' | 'refused' | 'transient' | 'internal';
+
+export const ERROR_CODES = {
   // One code for every failed authentication: the client must not learn why
   // (missing, wrong, expired, disabled); the reason goes to audit and metrics.
-  'auth.unauthorized',
-  'scope.denied',
-  'rate.limited',
-  'auth.busy',
-  'input.invalid',
-  'idempotency.mismatch',
-  'agent.not_found',
-  'agent.exists',
-  'agent.state_conflict',
-  'agent.limit_reached',
-  'task.not_found',
-  'task.state_conflict',
-  'task.not_in_backlog',
-  'request.timeout',
-  'server.shutting_down',
-  'store.unavailable',
-  'server.internal',
-] as const;
+  'auth.unauthorized': 'denied',
+  'scope.denied': 'denied',
+  'rate.limited': 'denied',
+  'auth.busy': 'transient',
+  // OIDC: the identity provider's signing keys cannot be fetched (our outage, not a bad token).
+  'auth.unavailable': 'transient',
+  // A reload found the new configuration invalid; the running one is unchanged.
+  'config.reload_failed': 'refused',
+  'input.invalid': 'refused',
+  'idempotency.mismatch': 'refused',
+  'agent.not_found': 'refused',
+  'agent.exists': 'refused',
+  'agent.state_conflict': 'refused',
+  'agent.limit_reached': 'refused',
+  'task.not_found': 'refused',
+  'task.state_conflict': 'refused',
+  'task.not_in_backlog': 'refused',
+  'request.timeout': 'transient',
+  'server.shutting_down': 'transient',
+  'store.unavailable': 'transient',
+  'server.internal': 'internal',
+} as const satisfies Record<string, ErrorClass>;
 
-export type ErrorCode = (typeof ERROR_CODES)[number];
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function classOf(code: ErrorCode): ErrorClass {
+  return ERROR_CODES[code];
+}
 
 /** Codes that are a refusal of the caller (audited as `denied`, not `error`). */
-export const DENIAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['auth.unauthorized', 'scope.denied', 'rate.limited']);
+export const DENIAL_CODES: ReadonlySet<ErrorCode> = new Set((Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => ERROR_CODES[c] === 'denied'));
 
 /** One field-level problem, as a JSON Pointer into the operation's input. */
 export interface FieldError {
@@ -48,6 +66,8 @@ export interface ErrorExtras {
   current_state?: string;
   /** Seconds, for rate limits and unavailability. */
   retry_after_secs?: number;
+  /** RFC 6750 `error` for a Bearer challenge: a credential was presented and failed. */
+  bearer_error?: 'invalid_token';
 }
 
 export class OpError extends Error {

@@ -23,11 +23,19 @@ export interface AuditEvent {
   operation?: string;
   /** How the request arrived. */
   transport?: 'http' | 'mcp' | 'local';
+  /** The client's own X-Request-Id, when it sent a safe one (`requestId` is always the server's). */
+  clientRequestId?: string;
+  /** On a summary line: how many more denials like this one were left out of the log. */
+  suppressed?: number;
   /** Overrides the result derived from the status (an MCP tool error travels in a 200). */
   result?: AuditResult;
+  /** How the request authenticated (or tried to): api_key, oidc, mtls, none. */
+  auth?: string;
+  /** Subject CN of the client certificate the TLS handshake verified, if any. */
+  clientCert?: string;
 }
 
-export type AuditResult = 'success' | 'denied' | 'error';
+export type AuditResult = 'success' | 'denied' | 'error' | 'timeout' | 'aborted';
 
 export interface AuditLogger {
   log(event: AuditEvent): void;
@@ -35,6 +43,8 @@ export interface AuditLogger {
 
 export function auditResult(status: number): AuditResult {
   if (status === 401 || status === 403 || status === 429) return 'denied';
+  if (status === 408) return 'timeout';
+  if (status === 499) return 'aborted';
   return status >= 400 ? 'error' : 'success';
 }
 
@@ -42,6 +52,8 @@ const MESSAGES: Record<AuditResult, string> = {
   success: 'operation completed',
   denied: 'operation denied',
   error: 'operation failed',
+  timeout: 'operation timed out',
+  aborted: 'operation aborted',
 };
 
 function q(value: string): string {
@@ -51,12 +63,13 @@ function q(value: string): string {
 export function formatAuditLine(event: AuditEvent, format: LogFormat, time: string): string {
   const result = event.result ?? auditResult(event.status);
   const level = result === 'success' ? 'INFO' : 'WARN';
+  const msg = event.suppressed === undefined ? MESSAGES[result] : 'denials suppressed';
   const durationMs = Math.round(event.durationMs * 10) / 10;
   if (format === 'json') {
     return JSON.stringify({
       time,
       level,
-      msg: MESSAGES[result],
+      msg,
       request_id: event.requestId,
       principal: event.principal,
       scopes: event.scopes.join(','),
@@ -66,18 +79,26 @@ export function formatAuditLine(event: AuditEvent, format: LogFormat, time: stri
       result,
       duration_ms: durationMs,
       remote_addr: event.remoteAddr,
+      ...(event.clientRequestId === undefined ? {} : { client_request_id: event.clientRequestId }),
       ...(event.operation === undefined ? {} : { operation: event.operation }),
       ...(event.transport === undefined ? {} : { transport: event.transport }),
+      ...(event.auth === undefined ? {} : { auth: event.auth }),
+      ...(event.clientCert === undefined ? {} : { client_cert: event.clientCert }),
       ...(event.reason === undefined ? {} : { reason: event.reason }),
+      ...(event.suppressed === undefined ? {} : { suppressed: event.suppressed }),
     });
   }
   return (
-    `${time} ${level} audit: ${MESSAGES[result]} request_id=${q(event.requestId)} principal=${q(event.principal)} ` +
+    `${time} ${level} audit: ${msg} request_id=${q(event.requestId)} principal=${q(event.principal)} ` +
     `scopes=${q(event.scopes.join(','))} method=${q(event.method)} path=${q(event.path)} status=${event.status} ` +
     `result=${q(result)} duration_ms=${durationMs} remote_addr=${q(event.remoteAddr)}` +
+    (event.clientRequestId === undefined ? '' : ` client_request_id=${q(event.clientRequestId)}`) +
     (event.operation === undefined ? '' : ` operation=${q(event.operation)}`) +
     (event.transport === undefined ? '' : ` transport=${q(event.transport)}`) +
-    (event.reason === undefined ? '' : ` reason=${q(event.reason)}`)
+    (event.auth === undefined ? '' : ` auth=${q(event.auth)}`) +
+    (event.clientCert === undefined ? '' : ` client_cert=${q(event.clientCert)}`) +
+    (event.reason === undefined ? '' : ` reason=${q(event.reason)}`) +
+    (event.suppressed === undefined ? '' : ` suppressed=${event.suppressed}`)
   );
 }
 

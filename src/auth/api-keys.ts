@@ -35,12 +35,16 @@ export interface ApiKeyVerifierOptions {
   gate: Argon2Gate;
   onArgon2?: () => void;
   onCacheHit?: () => void;
+  /** Called with the key id each time a key is accepted (for "last used" in GET /v1/admin/keys). */
+  onUsed?: (keyId: string) => void;
   maxCacheEntries?: number;
 }
 
 export interface ApiKeyVerifier {
   /** Synchronous for answers from the caches; a Promise when Argon2 has to run. */
   verifyApiKey(credential: Exclude<Credential, { kind: 'none' }>): ApiKeyOutcome | Promise<ApiKeyOutcome>;
+  /** Whether this credential is in the verified cache now (proven before; no Argon2 needed). */
+  isCached(credential: Credential): boolean;
 }
 
 const FAILURE_TTL_MS = 60_000;
@@ -115,6 +119,7 @@ export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise
     const key = keys[index]!;
     if (key.disabled) return { ok: false, reason: 'disabled' };
     if (key.expiresAt !== null && key.expiresAt <= clock.now()) return { ok: false, reason: 'expired' };
+    opts.onUsed?.(key.id);
     return { ok: true, principal: principals[index]! };
   }
 
@@ -154,6 +159,10 @@ export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise
   }
 
   return {
+    isCached(credential) {
+      if (credential.kind === 'none' || credential.kind === 'malformed') return false;
+      return successes.get(cacheKeyOf(credential), clock.now()) !== undefined;
+    },
     verifyApiKey(credential) {
       if (credential.kind === 'malformed') return { ok: false, reason: 'malformed' };
       const now = clock.now();

@@ -1,61 +1,120 @@
-// Turns a request's headers and address into a Principal or a refusal, for
-// the configured auth mode. The precise failure reason is returned for the
-// audit log and metrics; the client always sees the same 401.
-import type { IncomingHttpHeaders } from 'node:http';
-import { OpError } from '../errors.js';
-import type { AuthMode } from '../config/config.js';
-import type { ApiKeyOutcome, ApiKeyVerifier } from './api-keys.js';
+// Turns a request's headers, client address and verified client certificate
+// into a Principal or a refusal, by running an ordered chain of verifiers
+// (API key, OIDC, client certificate; see verifier.ts). The first verifier
+// that does not answer "not mine" decides. The refusal's reason, from the one
+// closed list in denial-reasons.ts, goes to the limiter, the audit log and
+// the metrics alike; the client always sees the same 401.
+//
+// The failure limiter: an address with too many failed attempts gets 429
+// without any verification, except for a credential some verifier already
+// proved (a key in the verified cache, a handshake-verified certificate), so
+// one client with a stale key cannot lock out its neighbours' good keys.
+// An attempt that needs slow work (Argon2, a token check) counts as a failure
+// when it starts and is taken back if it does not fail, so a burst of
+// concurrent guesses cannot all be verified before the first one is counted.
+import { OpError, type ErrorExtras } from '../errors.js';
 import { parseCredential } from './credentials.js';
+import { DENIAL_REASONS, type DenialReason } from './denial-reasons.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import type { Principal } from './principal.js';
+import type { AuthInput, AuthMethod, Verifier, VerifierAnswer, VerifierInput } from './verifier.js';
 
 export type AuthResult =
-  | { ok: true; principal: Principal }
-  | { ok: false; error: OpError; reason: string };
+  | { ok: true; principal: Principal; method: AuthMethod }
+  | { ok: false; error: OpError; reason: DenialReason; method: AuthMethod };
 
 export interface Authenticator {
-  /** Synchronous when the answer needs no Argon2 run (mode none, a cached key, a refusal). */
-  authenticate(headers: IncomingHttpHeaders, clientAddress: string): AuthResult | Promise<AuthResult>;
+  /** Synchronous when the answer needs no slow work (mode none, a cached key, a refusal). */
+  authenticate(input: AuthInput): AuthResult | Promise<AuthResult>;
 }
 
 const LOCAL: Principal = { id: 'local', scopes: ['admin'] };
-const UNAUTHORIZED_DETAIL = 'A valid API key is required.';
 
-export function createAuthenticator(mode: AuthMode, verifier: ApiKeyVerifier | null, limiter: FailureLimiter): Authenticator {
-  if (mode === 'none') {
-    const local: AuthResult = { ok: true, principal: LOCAL };
-    return { authenticate: () => local };
+/** Mode none: everyone is the local admin (loopback only, enforced by the config). */
+export function createOpenAuthenticator(): Authenticator {
+  const local: AuthResult = { ok: true, principal: LOCAL, method: 'none' };
+  return { authenticate: () => local };
+}
+
+export interface ChainOptions {
+  verifiers: readonly Verifier[];
+  limiter: FailureLimiter;
+  /** The `detail` of every 401, e.g. "A valid API key is required." */
+  unauthorizedDetail: string;
+}
+
+export function createAuthenticator(opts: ChainOptions): Authenticator {
+  const { verifiers, limiter } = opts;
+  if (verifiers.length === 0) throw new Error('an authenticator needs at least one verifier');
+
+  function errorFor(reason: DenialReason, answer: VerifierAnswer | null, presented: boolean, retryAfter: number): OpError {
+    const code = DENIAL_REASONS[reason].code;
+    switch (code) {
+      case 'auth.unauthorized': {
+        // RFC 6750: a presented credential that failed is an invalid_token; a missing one carries no error.
+        const extras: ErrorExtras = presented ? { bearer_error: 'invalid_token' } : {};
+        return new OpError(code, opts.unauthorizedDetail, extras);
+      }
+      case 'scope.denied': {
+        const scope = answer?.kind === 'denied' ? (answer.requiredScope ?? '') : '';
+        return new OpError(code, `This operation requires the "${scope}" scope.`, { required_scope: scope });
+      }
+      case 'rate.limited':
+        return new OpError(code, 'Too many failed authentication attempts; try again later.', { retry_after_secs: retryAfter });
+      case 'auth.busy':
+        return new OpError(code, 'The server is busy verifying credentials; retry shortly.', { retry_after_secs: 1 });
+      case 'auth.unavailable': {
+        const secs = answer?.kind === 'denied' ? (answer.retryAfterSecs ?? 5) : 5;
+        return new OpError(code, "The identity provider's signing keys cannot be fetched; retry shortly.", { retry_after_secs: secs });
+      }
+    }
   }
-  if (verifier === null) throw new Error(`auth mode ${mode} needs a verifier`);
+
+  function deny(input: VerifierInput, reason: DenialReason, method: AuthMethod, answer: VerifierAnswer | null = null, retryAfter = 0, counted = false): AuthResult {
+    if (DENIAL_REASONS[reason].counts && !counted) limiter.recordFailure(input.clientAddress);
+    const presented = input.credential.kind !== 'none' || input.peer !== null;
+    return { ok: false, reason, method, error: errorFor(reason, answer, presented, retryAfter) };
+  }
+
+  /** The result for a verifier's answer, or null to go on down the chain. `counted`: a failure was recorded when the attempt started. */
+  function conclude(input: VerifierInput, verifier: Verifier, answer: VerifierAnswer, counted = false): AuthResult | null {
+    if (counted && !(answer.kind === 'denied' && DENIAL_REASONS[answer.reason].counts)) limiter.withdraw(input.clientAddress);
+    if (answer.kind === 'not_mine') return null;
+    if (answer.kind === 'principal') return { ok: true, principal: answer.principal, method: verifier.method };
+    return deny(input, answer.reason, verifier.method, answer, 0, counted);
+  }
+
+  function unclaimed(input: VerifierInput): AuthResult {
+    return deny(input, input.credential.kind === 'none' ? 'missing' : 'unsupported_credential', 'none');
+  }
+
+  function runFrom(input: VerifierInput, start: number): AuthResult | Promise<AuthResult> {
+    for (let i = start; i < verifiers.length; i++) {
+      const verifier = verifiers[i]!;
+      const answer = verifier.verify(input);
+      if (answer instanceof Promise) {
+        limiter.recordFailure(input.clientAddress);
+        return answer.then(
+          (a) => conclude(input, verifier, a, true) ?? runFrom(input, i + 1),
+          (err: unknown) => {
+            limiter.withdraw(input.clientAddress);
+            throw err;
+          },
+        );
+      }
+      const result = conclude(input, verifier, answer);
+      if (result !== null) return result;
+    }
+    return unclaimed(input);
+  }
+
   return {
-    authenticate(headers, clientAddress) {
-      const credential = parseCredential(headers);
-      if (credential.kind === 'none') {
-        return { ok: false, reason: 'missing', error: new OpError('auth.unauthorized', UNAUTHORIZED_DETAIL) };
-      }
-      const retryAfter = limiter.blockedFor(clientAddress);
-      if (retryAfter > 0) {
-        return {
-          ok: false,
-          reason: 'rate_limited',
-          error: new OpError('rate.limited', 'Too many failed authentication attempts; try again later.', { retry_after_secs: retryAfter }),
-        };
-      }
-      const outcome = verifier.verifyApiKey(credential);
-      return outcome instanceof Promise ? outcome.then((o) => conclude(o, clientAddress)) : conclude(outcome, clientAddress);
+    authenticate(auth) {
+      const input: VerifierInput = { ...auth, credential: parseCredential(auth.headers) };
+      if (input.credential.kind === 'none' && input.peer === null) return deny(input, 'missing', 'none');
+      const retryAfter = limiter.blockedFor(input.clientAddress);
+      if (retryAfter > 0 && !verifiers.some((v) => v.provenBefore(input))) return deny(input, 'rate_limited', 'none', null, retryAfter);
+      return runFrom(input, 0);
     },
   };
-
-  function conclude(outcome: ApiKeyOutcome, clientAddress: string): AuthResult {
-    if (outcome.ok) return outcome;
-    if (outcome.reason === 'busy') {
-      return {
-        ok: false,
-        reason: 'busy',
-        error: new OpError('auth.busy', 'The server is busy verifying credentials; retry shortly.', { retry_after_secs: 1 }),
-      };
-    }
-    limiter.recordFailure(clientAddress);
-    return { ok: false, reason: outcome.reason, error: new OpError('auth.unauthorized', UNAUTHORIZED_DETAIL) };
-  }
 }

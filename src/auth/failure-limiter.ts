@@ -13,6 +13,8 @@ export interface FailureLimiter {
   /** Seconds until the address may try again, or 0 when it is not blocked. */
   blockedFor(address: string): number;
   recordFailure(address: string): void;
+  /** Takes back the latest failure: an attempt counted when it started that did not fail. */
+  withdraw(address: string): void;
 }
 
 export function createFailureLimiter(maxPerMinute: number, clock: Clock, maxAddresses = 50_000): FailureLimiter {
@@ -34,6 +36,9 @@ export function createFailureLimiter(maxPerMinute: number, clock: Clock, maxAddr
       // Blocked until enough old failures leave the window to drop below the limit.
       const freeAt = list[list.length - maxPerMinute]! + WINDOW_MS;
       return Math.max(1, Math.ceil((freeAt - now) / 1000));
+    },
+    withdraw(address) {
+      failures.get(address)?.pop();
     },
     recordFailure(address) {
       const now = clock.now();

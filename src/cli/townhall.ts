@@ -6,9 +6,11 @@ import { systemClock } from '../clock.js';
 import { ConfigError } from '../config/config.js';
 import { loadConfig, type ConfigFlags } from '../config/load-config.js';
 import { startTownhall } from '../main.js';
+import { runMcpCommand } from './mcp-command.js';
 import { VERSION } from '../version.js';
 
 export const USAGE = `Usage: townhall [options]
+       townhall mcp-stdio [--url URL] | mcp-http [-b IP] [-p PORT]   (see townhall mcp-stdio --help)
 
 Serves the Townhall REST API for a Tinytown town.
 
@@ -22,11 +24,13 @@ Options:
   --version       show the version
 
 Without --config/--town, ./tinytown.toml is read if it exists.
+SIGHUP re-reads the configuration (keys, OIDC settings, TLS certificate); SIGTERM stops.
 Environment: TOWNHALL_BIND, TOWNHALL_PORT, TOWNHALL_AUTH_MODE, TOWNHALL_API_KEY_ID,
 TOWNHALL_API_TOKEN_HASH, TOWNHALL_API_KEY_SCOPES, TOWNHALL_LOG_FORMAT.
 `;
 
 export async function runTownhall(argv: string[]): Promise<number> {
+  if (argv[0] === 'mcp-stdio' || argv[0] === 'mcp-http') return runMcpCommand(argv[0], argv.slice(1), runTownhall);
   let values: ConfigFlags & { help?: boolean; version?: boolean };
   try {
     ({ values } = parseArgs({
@@ -74,18 +78,25 @@ export async function runTownhall(argv: string[]): Promise<number> {
     process.stderr.write(`townhall: the audit log (stdout) cannot be written (${err.code ?? 'error'}); stopping\n`);
     onStop('audit log unwritable');
   };
-  const handlers = { SIGTERM: () => onStop('SIGTERM received'), SIGINT: () => onStop('SIGINT received') };
+  // SIGHUP reloads the configuration (it must not kill the server, as its default does).
+  let onReload: () => void = () => undefined;
+  const handlers = { SIGTERM: () => onStop('SIGTERM received'), SIGINT: () => onStop('SIGINT received'), SIGHUP: () => onReload() };
   process.once('SIGTERM', handlers.SIGTERM);
   process.once('SIGINT', handlers.SIGINT);
+  process.on('SIGHUP', handlers.SIGHUP);
   process.stdout.on('error', onAuditError);
   try {
-    const { config, warnings } = loadConfig({ flags: values, env: process.env, cwd: process.cwd() });
+    const load = (): ReturnType<typeof loadConfig> => loadConfig({ flags: values, env: process.env, cwd: process.cwd() });
+    const { config, warnings } = load();
     const townhall = await startTownhall(
       config,
-      { audit: (line) => process.stdout.write(line), log: (line) => process.stderr.write(line) },
+      { audit: (line) => process.stdout.write(line), log: (line) => process.stderr.write(line), auditBacklog: () => process.stdout.writableLength },
       systemClock,
       warnings,
+      { reloadConfig: load },
     );
+    // The reloader logs the outcome, refused or applied.
+    onReload = () => void townhall.reload('SIGHUP');
     await new Promise<void>((resolve) => {
       onStop = (signal) => {
         townhall.logger.info(`${signal}; finishing in-flight requests`);
@@ -111,6 +122,7 @@ export async function runTownhall(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGTERM', handlers.SIGTERM);
     process.off('SIGINT', handlers.SIGINT);
+    process.off('SIGHUP', handlers.SIGHUP);
     process.stdout.off('error', onAuditError);
   }
 }

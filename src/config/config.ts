@@ -4,7 +4,7 @@
 import { cpus } from 'node:os';
 import type { Scope } from '../auth/scopes.js';
 
-export type AuthMode = 'none' | 'api_key' | 'oidc';
+export type AuthMode = 'none' | 'api_key' | 'oidc' | 'mtls';
 export type LogFormat = 'text' | 'json';
 export type Durability = 'always' | 'none';
 
@@ -29,6 +29,52 @@ export interface AuthConfig {
   maxFailedAttemptsPerMinute: number;
   argon2MaxConcurrency: number;
   argon2MaxQueue: number;
+  /** Set in mode `oidc` only. */
+  oidc: OidcConfig | null;
+  /** Mode `oidc`: also accept the configured API keys (a JWT-shaped Bearer still goes to OIDC). */
+  acceptApiKeys: boolean;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  /** Accepted `aud` values (the token's `aud` must contain one). */
+  audience: readonly string[];
+  /** Null: discovered from `<issuer>/.well-known/openid-configuration`. */
+  jwksUrl: string | null;
+  /** Each must be in the token's `scope`/`scp` claim (any string, not only Townhall scopes). */
+  requiredScopes: readonly string[];
+  clockSkewSecs: number;
+}
+
+/** PEM material read and checked at load time, so a reload either gets all of it or changes nothing. */
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  /** The mTLS CA bundle, when mTLS is on. */
+  ca: Buffer | null;
+}
+
+export interface TlsConfig {
+  certPath: string;
+  keyPath: string;
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+  material: TlsMaterial;
+  /** Epoch ms when the server certificate expires (for warnings). */
+  certExpiresAt: number;
+}
+
+export interface MtlsClient {
+  /** The certificate subject CN this entry matches. */
+  subject: string;
+  scopes: readonly Scope[];
+}
+
+export interface MtlsConfig {
+  /** true: a client without a certificate from the CA fails the handshake. */
+  required: boolean;
+  caPath: string;
+  /** Certificates as credentials (mode `mtls`). */
+  clients: readonly MtlsClient[];
 }
 
 export interface TownSettings {
@@ -44,9 +90,18 @@ export interface Config {
   bind: string;
   port: number;
   requestTimeoutMs: number;
+  /** Time to receive a request's headers (slow-header attacks); enforced to within a second. */
+  headersTimeoutMs: number;
+  /** Open connections served at once; past it new ones are refused (as nginx's worker_connections). */
+  maxConnections: number;
   maxBodyBytes: number;
-  trustProxy: boolean;
+  /** Proxies whose X-Forwarded-For is believed: addresses and CIDRs; [] = none. */
+  trustProxy: readonly string[];
   verbose: boolean;
+  /** Null: plain HTTP. */
+  tls: TlsConfig | null;
+  /** Null: no client certificates requested. */
+  mtls: MtlsConfig | null;
   auth: AuthConfig;
   log: { format: LogFormat };
   store: { path: string; durability: Durability; compactAfterBytes: number };
@@ -57,6 +112,8 @@ export const DEFAULTS = {
   bind: '127.0.0.1',
   port: 8787,
   requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  maxConnections: 1024,
   maxBodyBytes: 1024 * 1024,
   verifyCacheTtlSecs: 300,
   maxFailedAttemptsPerMinute: 20,
@@ -67,6 +124,7 @@ export const DEFAULTS = {
   maxAgents: 10,
   compactAfterBytes: 64 * 1024 * 1024,
   storeDir: '.townhall',
+  clockSkewSecs: 60,
 } as const;
 
 /** A start-up refusal: one line saying what is wrong and how to fix it. */

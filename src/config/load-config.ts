@@ -5,6 +5,10 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { checkKeys, readKeyList, type RawKey } from './api-key-config.js';
 import { ConfigError, DEFAULTS, isLoopback, type AuthMode, type Config, type Durability, type LogFormat } from './config.js';
+import { expiryWarnings } from './expiry-warnings.js';
+import { readOidcConfig } from './oidc-config.js';
+import { LOOPBACK_PROXIES, parseProxyEntry } from './proxy-list.js';
+import { readTlsSettings } from './tls-config.js';
 import { checkKnownKeys, isTable, read, readTomlFile, type TomlTable } from './toml-file.js';
 
 export interface ConfigFlags {
@@ -43,6 +47,19 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
 function parsePort(value: string, what: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new ConfigError(`${what} must be a port number from 0 to 65535`);
   return Number(value);
+}
+
+/** `[townhall] trust_proxy`: false, true (loopback proxies only), or a list of addresses and CIDRs. */
+function readTrustProxy(th: TomlTable): readonly string[] {
+  const v = th['trust_proxy'];
+  if (v === undefined || v === false) return [];
+  if (v === true) return LOOPBACK_PROXIES;
+  if (!Array.isArray(v) || !v.every((e) => typeof e === 'string')) {
+    throw new ConfigError('[townhall] trust_proxy must be true or false, or a list of proxy addresses and CIDRs, e.g. ["10.0.0.0/8"]');
+  }
+  const bad = (v as string[]).find((e) => parseProxyEntry(e) === null);
+  if (bad !== undefined) throw new ConfigError(`[townhall] trust_proxy: "${bad}" is not an IP address or CIDR (e.g. "10.0.0.5", "10.0.0.0/8", "fd00::/8")`);
+  return v as string[];
 }
 
 function locateConfigFile(sources: ConfigSources): string | null {
@@ -97,12 +114,24 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   }
   const keys = checkKeys(rawKeys, allowWeakHashes);
 
-  const explicitMode = oneOf<AuthMode>(env['TOWNHALL_AUTH_MODE'] ?? read.string(authT, 'mode', '[townhall.auth]'), ['none', 'api_key', 'oidc'], 'auth mode');
+  const explicitMode = oneOf<AuthMode>(env['TOWNHALL_AUTH_MODE'] ?? read.string(authT, 'mode', '[townhall.auth]'), ['none', 'api_key', 'oidc', 'mtls'], 'auth mode');
   const mode: AuthMode = explicitMode ?? (keys.length > 0 ? 'api_key' : 'none');
   const warnings: string[] = [];
+  const now = Date.now();
+  const { tls, mtls } = readTlsSettings(th, baseDir, now);
+  const acceptApiKeys = read.boolean(authT, 'accept_api_keys', '[townhall.auth]') ?? false;
+  const oidc = mode === 'oidc' ? readOidcConfig(authT) : null;
 
-  if (mode === 'oidc') {
-    throw new ConfigError('auth mode "oidc" is not available in this version yet; use mode = "api_key" with keys from node bin/auth-tool.js');
+  if (mode === 'oidc' && !acceptApiKeys && keys.length > 0) {
+    warnings.push('auth mode "oidc" ignores the configured API keys; set [townhall.auth] accept_api_keys = true to accept them too');
+  }
+  if (mode === 'mtls') {
+    if (tls === null || mtls === null || !mtls.required) {
+      throw new ConfigError('[townhall.auth] mode: "mtls" needs [townhall.tls] enabled = true and [townhall.mtls] required = true with a ca_path');
+    }
+    if (mtls.clients.length === 0) {
+      throw new ConfigError('[townhall.auth] mode: "mtls" needs at least one [[townhall.mtls.clients]] entry (subject = the certificate CN, scopes = [...])');
+    }
   }
   if (mode === 'none' && keys.length > 0) {
     throw new ConfigError('auth mode "none" is set but API keys are configured; remove mode = "none" (keys imply mode "api_key") or remove the keys');
@@ -115,8 +144,11 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
     if (!keys.some((k) => !k.disabled && (k.expiresAt === null || k.expiresAt > now))) {
       throw new ConfigError('auth mode "api_key" needs at least one enabled, unexpired key; create one with node bin/auth-tool.js and set TOWNHALL_API_TOKEN_HASH or [[townhall.auth.keys]]');
     }
-    if (!isLoopback(bind)) warnings.push(`serving on non-loopback address ${bind} over plain HTTP; put Townhall behind TLS so API keys are not sent in clear text`);
+    if (!isLoopback(bind) && tls === null) {
+      warnings.push(`serving on non-loopback address ${bind} over plain HTTP; set [townhall.tls] enabled = true (or put Townhall behind TLS) so API keys are not sent in clear text`);
+    }
   }
+  warnings.push(...expiryWarnings(mode === 'api_key' || mode === 'mtls' || acceptApiKeys ? keys : [], tls, now));
 
   const logFormat = oneOf<LogFormat>(env['TOWNHALL_LOG_FORMAT'] ?? read.string(logT, 'format', '[townhall.log]'), ['text', 'json'], 'log format') ?? 'text';
   const durability = oneOf<Durability>(read.string(storeT, 'durability', '[townhall.store]'), ['always', 'none'], '[townhall.store] durability') ?? 'always';
@@ -128,12 +160,18 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
     bind,
     port,
     requestTimeoutMs: read.integer(th, 'request_timeout_ms', '[townhall]', 100, 3_600_000) ?? DEFAULTS.requestTimeoutMs,
+    headersTimeoutMs: read.integer(th, 'headers_timeout_ms', '[townhall]', 100, 600_000) ?? DEFAULTS.headersTimeoutMs,
+    maxConnections: read.integer(th, 'max_connections', '[townhall]', 1, 1_000_000) ?? DEFAULTS.maxConnections,
     maxBodyBytes: read.integer(th, 'max_body_bytes', '[townhall]', 64, 1024 ** 3) ?? DEFAULTS.maxBodyBytes,
-    trustProxy: read.boolean(th, 'trust_proxy', '[townhall]') ?? false,
+    trustProxy: readTrustProxy(th),
     verbose: flags.verbose ?? false,
+    tls,
+    mtls,
     auth: {
       mode,
       keys,
+      oidc,
+      acceptApiKeys,
       allowWeakHashes,
       verifyCacheTtlSecs: read.integer(authT, 'verify_cache_ttl_secs', '[townhall.auth]', 0, 86_400) ?? DEFAULTS.verifyCacheTtlSecs,
       maxFailedAttemptsPerMinute: read.integer(authT, 'max_failed_attempts_per_minute', '[townhall.auth]', 1, 1_000_000) ?? DEFAULTS.maxFailedAttemptsPerMinute,

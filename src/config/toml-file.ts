@@ -12,13 +12,18 @@ export type TomlTable = Record<string, unknown>;
 
 /** The keys each of our tables accepts; sub-tables are listed as keys too. */
 export const KNOWN_KEYS = {
-  townhall: ['bind', 'port', 'rest_port', 'request_timeout_ms', 'max_body_bytes', 'trust_proxy', 'heartbeat_timeout_secs', 'auth', 'log', 'store'],
+  townhall: ['bind', 'port', 'rest_port', 'request_timeout_ms', 'headers_timeout_ms', 'max_connections', 'max_body_bytes', 'trust_proxy', 'heartbeat_timeout_secs', 'auth', 'log', 'store', 'tls', 'mtls'],
   'townhall.auth': [
     'mode', 'api_key_hash', 'api_key_scopes', 'api_key_id', 'keys', 'allow_weak_hashes', 'verify_cache_ttl_secs',
     'max_failed_attempts_per_minute', 'argon2_max_concurrency', 'argon2_max_queue',
+    'issuer', 'audience', 'jwks_url', 'required_scopes', 'clock_skew_seconds', 'accept_api_keys',
   ],
   'townhall.auth.keys': ['id', 'hash', 'scopes', 'expires_at', 'disabled'],
   'townhall.log': ['format'],
+  // cert_file/key_file/ca_file: the names Tinytown writes, aliases of the documented *_path.
+  'townhall.tls': ['enabled', 'cert_path', 'key_path', 'cert_file', 'key_file', 'min_version'],
+  'townhall.mtls': ['enabled', 'required', 'ca_path', 'ca_file', 'clients'],
+  'townhall.mtls.clients': ['subject', 'scopes'],
   'townhall.store': ['path', 'durability', 'compact_after_bytes'],
 } as const;
 

@@ -13,7 +13,11 @@ export function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined;
 }
 
-export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+/**
+ * `beforeReading` runs once the declared size and type are accepted, just
+ * before the first byte is read: the place to answer `Expect: 100-continue`.
+ */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number, beforeReading?: () => void): Promise<unknown> {
   if (!hasBody(req)) return undefined;
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > maxBytes) throw new HttpError('body.too_large', `The request body must be at most ${maxBytes} bytes.`);
@@ -21,6 +25,7 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   if (type === undefined || !JSON_TYPE.test(type)) {
     throw new HttpError('body.unsupported_media_type', 'The request body must be JSON (Content-Type: application/json).');
   }
+  beforeReading?.();
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of req) {

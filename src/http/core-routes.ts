@@ -8,7 +8,7 @@ import type { Gauge, Metrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import type { RawRoute, RouteDef } from './route.js';
 import type { Town } from '../town/town.js';
-import { record, str, int } from '../operations/schema.js';
+import { record, str, int, nullable } from '../operations/schema.js';
 
 /** What the status and metrics routes need from the town. */
 export type TownStatusSource = Pick<Town, 'summary'>;
@@ -23,14 +23,20 @@ export interface CoreRouteDeps {
   /** The full route table, for /openapi.json (read lazily: it includes these routes). */
   allRoutes: () => readonly RouteDef[];
   isReady: () => boolean;
+  /** The server's own URL once listening (`https://...` with TLS), shown by /health. */
+  baseUrl?: () => string | null;
 }
 
-const healthBody = record({ status: str({ enum: ['ok'] }), uptime_secs: int({ minimum: 0 }) });
+const healthBody = record({
+  status: str({ enum: ['ok'] }),
+  uptime_secs: int({ minimum: 0 }),
+  url: nullable(str({ description: 'Where this server listens, e.g. `https://127.0.0.1:8787` with TLS.' })),
+});
 const readyBody = record({ status: str({ enum: ['ready'] }) });
 
 export function coreRoutes(deps: CoreRouteDeps): RawRoute[] {
   const uptime = (): number => Math.floor((deps.clock.now() - deps.startedAt) / 1000);
-  const health: RawRoute['handler'] = () => ({ status: 200, body: { status: 'ok', uptime_secs: uptime() } });
+  const health: RawRoute['handler'] = () => ({ status: 200, body: { status: 'ok', uptime_secs: uptime(), url: deps.baseUrl?.() ?? null } });
   const ready: RawRoute['handler'] = () => {
     if (!deps.isReady()) throw new HttpError('server.shutting_down', 'The server is starting or shutting down.');
     return { status: 200, body: { status: 'ready' } };

@@ -57,3 +57,9 @@ export const HTTP_BINDINGS: readonly HttpBinding[] = [
   { operation: 'recovery.reclaim_tasks', method: 'POST', path: '/v1/reclaim' },
   { operation: 'recovery.orphan_tasks', method: 'POST', path: '/v1/reclaim/orphan-tasks' },
 ];
+
+/** Operator routes (admin.* operations; joined by main.ts with adminOperations). */
+export const ADMIN_BINDINGS: readonly HttpBinding[] = [
+  { operation: 'admin.reload', method: 'POST', path: '/v1/admin/reload' },
+  { operation: 'admin.list_keys', method: 'GET', path: '/v1/admin/keys' },
+];

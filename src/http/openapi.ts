@@ -22,6 +22,7 @@ const TAGS: Readonly<Record<string, string>> = {
   backlog: 'Unassigned work, taken in order.',
   message: 'Mailboxes: send, read, take the next message.',
   recovery: 'Recovering from agents that stopped or vanished.',
+  admin: 'Operators: reload the configuration, list the API keys.',
 };
 
 const REQUEST_ID_HEADER = {
@@ -38,13 +39,13 @@ function camel(name: string): string {
 export function routeErrorCodes(route: RouteDef, secured = true): HttpCode[] {
   const codes = new Set<HttpCode>(['request.bad_path', 'request.timeout', 'server.internal']);
   if (route.access !== 'public' && secured) {
-    for (const c of ['auth.unauthorized', 'scope.denied', 'rate.limited', 'auth.busy'] as const) codes.add(c);
+    for (const c of ['auth.unauthorized', 'scope.denied', 'rate.limited', 'auth.busy', 'auth.unavailable'] as const) codes.add(c);
   }
   if (route.method !== 'GET') {
     for (const c of ['body.too_large', 'body.unsupported_media_type', 'body.malformed_json', 'body.invalid'] as const) codes.add(c);
   }
-  if (route.kind === 'raw') {
-    for (const c of route.errors ?? []) codes.add(c);
+  if (route.kind !== 'operation') {
+    for (const c of (route.kind === 'raw' ? route.errors : undefined) ?? []) codes.add(c);
     return [...codes];
   }
   codes.add('store.unavailable');
@@ -157,6 +158,7 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: OpenApiOptions):
   const scopeDocs = Object.fromEntries(SCOPES.map((s) => [s, s === 'admin' ? 'Everything (implies every other scope).' : `The ${s} scope.`]));
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
+    if (route.kind === 'handoff') continue; // /mcp speaks JSON-RPC, not REST
     const security = !secured ? undefined : route.access === 'public' ? [] : [{ bearerAuth: [route.access] }, { apiKeyHeader: [route.access] }, { basicAuth: [route.access] }];
     (paths[route.path] ??= {})[route.method.toLowerCase()] = route.kind === 'raw' ? rawOperation(route, security) : boundOperation(route, security);
   }

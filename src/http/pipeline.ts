@@ -11,13 +11,15 @@ import { performance } from 'node:perf_hooks';
 import type { ServerLogger } from '../audit/server-logger.js';
 import type { AuthResult, Authenticator } from '../auth/authenticate.js';
 import { ANONYMOUS_ID, type Principal } from '../auth/principal.js';
+import { verifiedPeer } from '../tls/peer-certificate.js';
 import type { FieldError } from '../errors.js';
 import type { InvokeOptions, Invoker } from '../operations/invoke.js';
 import { hasBody, readJsonBody } from './body.js';
+import { clientAddress, type ProxyTrust } from './client-address.js';
 import { HttpError, invalidBody, invalidQuery, toHttpError } from './http-errors.js';
 import type { Metrics } from './metrics.js';
 import { RequestCancellation } from './request-cancellation.js';
-import { requestIdFrom } from './request-id.js';
+import { clientRequestId, nextRequestId } from './request-id.js';
 import { sendJson, sendProblem, type ResponseHeaders } from './respond.js';
 import { RequestDeadlines, type Deadline } from './request-deadlines.js';
 import type { BoundRoute, RouteDef } from './route.js';
@@ -32,8 +34,11 @@ export interface PipelineDeps {
   metrics: Metrics;
   requestTimeoutMs: number;
   maxBodyBytes: number;
-  trustProxy: boolean;
+  /** Whose X-Forwarded-For to believe (client-address.ts). */
+  proxies: ProxyTrust;
   basicPossible: boolean;
+  /** True while the audit log cannot keep up: operations are refused rather than run unaudited. */
+  auditBacklogged: () => boolean;
 }
 
 export interface Pipeline {
@@ -61,19 +66,27 @@ const MAX_URL_LENGTH = 8192;
 /** Who calls a public operation: nobody authenticated, no scopes. */
 const PUBLIC_PRINCIPAL: Principal = Object.freeze({ id: ANONYMOUS_ID, scopes: Object.freeze([]) });
 
-function normalizeAddress(address: string | undefined): string {
-  if (address === undefined) return 'unknown';
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
+/** The path of an absolute-form target (`GET http://host/v1/status`), which RFC 9112 says a server must accept. */
+function absoluteFormPath(url: string): string {
+  if (url.startsWith('/') || !/^https?:\/\//i.test(url)) return url;
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  return start === -1 ? '/' : url.slice(start);
 }
 
-/** The client's address; X-Forwarded-For (right-most entry, set by our proxy) only when trusted. */
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  const forwarded = req.headers['x-forwarded-for'];
-  if (trustProxy && typeof forwarded === 'string') {
-    const last = forwarded.split(',').map((s) => s.trim()).filter((s) => s !== '').pop();
-    if (last !== undefined && last.length <= 64 && /^[0-9A-Fa-f:.]+$/.test(last)) return normalizeAddress(last);
-  }
-  return normalizeAddress(req.socket.remoteAddress);
+/** Answers `Expect: 100-continue` once, when the body is about to be read (after auth and the size check). */
+function continueOnce(req: IncomingMessage, res: ServerResponse): (() => void) | undefined {
+  const expect = req.headers['expect'];
+  return typeof expect === 'string' && expect.toLowerCase() === '100-continue' ? () => res.writeContinue() : undefined;
+}
+
+/** The exchange ended before the operation could run (a 408 was sent, or the client left). */
+class ExchangeEnded extends Error {}
+
+/** A body stream that failed because the client went away, not because of us. */
+function clientLeft(err: unknown): boolean {
+  if (err instanceof ExchangeEnded) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as Error | null)?.message === 'aborted';
 }
 
 /** Body fields, checked against where the binding says each input field travels. */
@@ -117,28 +130,41 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     inFlight++;
     const started = performance.now();
-    const requestId = requestIdFrom(req.headers['x-request-id']);
+    const requestId = nextRequestId();
+    const clientId = clientRequestId(req.headers['x-request-id']);
     const method = req.method ?? 'GET';
     const isHead = method === 'HEAD';
-    const url = req.url ?? '/';
+    const url = absoluteFormPath(req.url ?? '/');
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const addr = clientAddress(req, deps.trustProxy);
+    const addr = clientAddress(req, deps.proxies);
     const state: AuthState = { principal: null, invoked: false };
     let route: RouteDef | null = null;
+    // How the exchange ended early, if it did: the answer a 408 gave, or the client gone.
+    let ending: 'timeout' | 'aborted' | undefined;
     const cancellation = new RequestCancellation(res);
     let deadline: Deadline | undefined;
-    const headers: ResponseHeaders = { 'X-Request-Id': requestId, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
-    const problemCtx = { requestId, basicPossible: deps.basicPossible, isHead, headers };
+    // The client sees its own id when it sent a safe one; the audit line keeps both.
+    const shownId = clientId ?? requestId;
+    const headers: ResponseHeaders = { 'X-Request-Id': shownId, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
+    const problemCtx = { requestId: shownId, basicPossible: deps.basicPossible, isHead, headers };
+    // How the request authenticated and the verified client certificate, for the audit line.
+    const peer = verifiedPeer(req.socket);
+    const auditExtras: { auth: string; clientCert?: string; clientRequestId?: string } = { auth: 'none' };
+    if (peer !== null) auditExtras.clientCert = peer.subject;
+    if (clientId !== undefined) auditExtras.clientRequestId = clientId;
     const querySourced = (): ReadonlySet<string> | undefined => (route?.kind === 'operation' ? new Set(route.queryFields.keys()) : undefined);
     const invokeOptions: InvokeOptions = {
       transport: 'http',
       requestId,
       remoteAddr: addr,
+      auditExtras,
       method,
       path,
       signal: () => cancellation.signal,
+      ending: () => ending,
       statusOf(error, output) {
+        if (ending === 'aborted') return 499;
         if (res.headersSent) return res.statusCode;
         if (error !== undefined) return toHttpError(error, querySourced()).status;
         if (route?.kind !== 'operation') return 200;
@@ -146,29 +172,50 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       },
     };
     try {
+      if (req.httpVersionMajor !== 1) throw new HttpError('request.version', 'Only HTTP/1.0 and HTTP/1.1 are served here.');
+      // Two Host headers can make a proxy and this server disagree on the target (RFC 9112 section 3.2).
+      if ((req.headersDistinct['host']?.length ?? 0) > 1) throw new HttpError('request.malformed', 'A request must carry exactly one Host header.');
       if (!path.startsWith('/') || url.length > MAX_URL_LENGTH) throw new HttpError('request.bad_path', 'The request target must be an absolute path of at most 8192 bytes.');
       const match = deps.router.match(method, path);
+      // The audit log is behind (stdout blocked): take no new work rather than drop lines or buffer without
+      // bound. Only the server's own routes (liveness, metrics), which write no audit line, still answer.
+      if (!(match.kind === 'found' && match.route.kind === 'raw') && deps.auditBacklogged()) {
+        throw new HttpError('server.overloaded', 'The server cannot write its audit log fast enough; retry shortly.', { retry_after_secs: 1 });
+      }
       if (match.kind === 'bad_path') throw new HttpError('request.bad_path', 'The request path has malformed percent-encoding or an over-long segment.');
       if (match.kind === 'not_found') throw new HttpError('route.not_found', 'No route matches this path.');
       if (match.kind === 'method_not_allowed') throw new HttpError('route.method_not_allowed', `Method ${method} is not allowed here.`, { allow: match.allow });
       route = match.route;
       const { params } = match;
+      if (route.kind === 'handoff') {
+        // MCP: the route owns the exchange; shutdown ends it like a long-poll.
+        longPolls.add(cancellation);
+        if (shuttingDown) headers['Connection'] = 'close';
+        await route.handler(req, res, { requestId, remoteAddr: addr, headers, signal: () => cancellation.signal, peer, auditExtras });
+        return;
+      }
       if (route.kind === 'operation' && route.op.longPoll === true) longPolls.add(cancellation);
       else {
         deadline = deadlines.track(() => {
-          if (unreadBody(req)) headers['Connection'] = 'close';
+          ending ??= 'timeout';
+          const bodyPending = unreadBody(req);
+          if (bodyPending) headers['Connection'] = 'close';
           sendProblem(res, new HttpError('request.timeout', `The request did not complete within ${deps.requestTimeoutMs} ms.`), problemCtx);
           cancellation.cancel();
+          // Node stops feeding a request whose answer is sent: end the body read ourselves, once the 408 is out.
+          if (bodyPending) res.once('finish', () => req.destroy());
         });
       }
       let principal: Principal | null = null;
       if (route.access !== 'public') {
-        const auth = deps.authenticator.authenticate(req.headers, addr);
-        principal = authenticated(auth instanceof Promise ? await auth : auth, state);
+        const pending = deps.authenticator.authenticate({ headers: req.headers, clientAddress: addr, peer });
+        const auth = pending instanceof Promise ? await pending : pending;
+        auditExtras.auth = auth.method;
+        principal = authenticated(auth, state);
       }
       if (route.kind === 'raw') {
         // The server's own routes take no input: an empty body or `{}` at most.
-        if (hasBody(req)) bodyInput(null, await readJsonBody(req, deps.maxBodyBytes), Object.create(null) as Record<string, unknown>);
+        if (hasBody(req)) bodyInput(null, await readJsonBody(req, deps.maxBodyBytes, continueOnce(req, res)), Object.create(null) as Record<string, unknown>);
         const out = route.handler();
         const result = out instanceof Promise ? await out : out;
         if (shuttingDown) headers['Connection'] = 'close';
@@ -184,10 +231,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         if (query.errors.length > 0) throw invalidQuery(query.errors);
         Object.assign(input, query.values);
       }
-      bodyInput(route, hasBody(req) ? await readJsonBody(req, deps.maxBodyBytes) : undefined, input);
+      bodyInput(route, hasBody(req) ? await readJsonBody(req, deps.maxBodyBytes, continueOnce(req, res)) : undefined, input);
       for (const name of route.pathFields) input[name] = params[name] ?? '';
       const key = req.headers['idempotency-key'];
       if (typeof key === 'string') invokeOptions.idempotencyKey = key;
+      // A 408 already sent, or a client gone while we waited for its key or body: nothing more may run.
+      if (ending !== undefined || res.destroyed) throw new ExchangeEnded();
       state.invoked = true;
       const { output, replayed } = await deps.invoker.invoke(caller, route.op, input, invokeOptions);
       if (res.headersSent) return;
@@ -196,20 +245,25 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if (output === null && route.binding.emptyStatus !== undefined) sendJson(res, route.binding.emptyStatus, undefined, isHead, headers);
       else sendJson(res, route.status, output, isHead, headers);
     } catch (err) {
-      const error = toHttpError(err, querySourced());
-      if (error.code === 'server.internal') deps.logger.error(`request ${requestId} failed unexpectedly`, err);
-      if (unreadBody(req) || shuttingDown) headers['Connection'] = 'close';
-      sendProblem(res, error, problemCtx);
-      if (!state.invoked) deps.invoker.auditRefusal(state.principal, route?.kind === 'operation' ? route.op : null, err, invokeOptions, started, state.reason);
+      if (ending === undefined && (res.destroyed || clientLeft(err))) ending = 'aborted';
+      const error = ending === undefined ? toHttpError(err, querySourced()) : null;
+      if (error?.code === 'server.internal') deps.logger.error(`request ${requestId} failed unexpectedly`, err);
+      if (error !== null) {
+        if (unreadBody(req) || shuttingDown) headers['Connection'] = 'close';
+        sendProblem(res, error, problemCtx);
+      }
+      if (!state.invoked && error?.code !== 'server.overloaded') deps.invoker.auditRefusal(state.principal, route?.kind === 'operation' ? route.op : null, err, invokeOptions, started, state.reason);
     } finally {
       deadlines.untrack(deadline);
       longPolls.delete(cancellation);
       cancellation.dispose();
       inFlight--;
-      const status = res.statusCode;
+      // 499 as nginx counts a client that closed before its answer.
+      if (ending === undefined && res.destroyed && !res.writableFinished) ending = 'aborted';
+      const status = ending === 'aborted' ? 499 : res.statusCode;
       deps.metrics.recordRequest(route?.path ?? 'unmatched', method, status);
       if (deps.logger.debugEnabled) {
-        deps.logger.debug(`${method} ${JSON.stringify(path)} ${status} ${(performance.now() - started).toFixed(1)}ms request_id=${requestId}`);
+        deps.logger.debug(`${method} ${JSON.stringify(path)} ${status} ${(performance.now() - started).toFixed(1)}ms request_id=${requestId}${clientId === undefined ? '' : ` client_request_id=${clientId}`}`);
       }
     }
   }

@@ -39,7 +39,8 @@ export function sendProblem(res: ServerResponse, error: HttpError, ctx: ProblemC
   const { code, extras } = error;
   const { headers } = ctx;
   if (error.status === 401) {
-    headers['WWW-Authenticate'] = ctx.basicPossible ? ['Bearer realm="townhall"', 'Basic realm="townhall"'] : 'Bearer realm="townhall"';
+    const bearer = extras.bearer_error === undefined ? 'Bearer realm="townhall"' : `Bearer realm="townhall", error="${extras.bearer_error}"`;
+    headers['WWW-Authenticate'] = ctx.basicPossible ? [bearer, 'Basic realm="townhall"'] : bearer;
   }
   if (code === 'scope.denied' && extras.required_scope !== undefined) {
     headers['WWW-Authenticate'] = `Bearer realm="townhall", error="insufficient_scope", scope="${extras.required_scope}"`;

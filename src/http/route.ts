@@ -1,11 +1,15 @@
 // What the router holds: a route is either an operation bound to a method and
-// path (`BoundRoute`, most of the API), or one of the server's own HTTP-only
-// routes (`RawRoute`: health, readiness, metrics, the OpenAPI document).
+// path (`BoundRoute`, most of the API), one of the server's own HTTP-only
+// routes (`RawRoute`: health, readiness, metrics, the OpenAPI document), or a
+// route that owns its whole exchange (`HandoffRoute`: MCP at /mcp).
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RouteAccess } from '../auth/scopes.js';
 import type { AnyOperation } from '../operations/operation.js';
 import type { Schema } from '../operations/schema.js';
 import type { HttpBinding } from './http-bindings.js';
 import type { HttpCode } from './http-errors.js';
+import type { VerifiedPeer } from '../tls/peer-certificate.js';
+import type { ResponseHeaders } from './respond.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -51,7 +55,32 @@ export interface BoundRoute extends RouteBase {
   bodyFields: ReadonlySet<string>;
 }
 
-export type RouteDef = RawRoute | BoundRoute;
+/** What the pipeline hands a `HandoffRoute`. */
+export interface HandoffContext {
+  requestId: string;
+  /** The client's address (X-Forwarded-For only when trusted). */
+  remoteAddr: string;
+  /** The response headers so far (request id, no-store, nosniff, Connection). */
+  headers: ResponseHeaders;
+  /** Aborted when the client goes away or the server shuts down. */
+  signal(): AbortSignal;
+  /** The TLS-verified client certificate, for the authenticator (null without mTLS). */
+  peer: VerifiedPeer | null;
+  /** The audit line's extra fields so far (client request id, certificate); the route sets `auth`. */
+  auditExtras: { auth: string; clientCert?: string; clientRequestId?: string };
+}
+
+/**
+ * A route that authenticates, reads, answers and audits by itself (MCP has its
+ * own framing, challenges and errors). The pipeline only matches it, gives it
+ * a request id and counts it; no request timeout applies (tools may long-poll).
+ */
+export interface HandoffRoute extends RouteBase {
+  kind: 'handoff';
+  handler(req: IncomingMessage, res: ServerResponse, ctx: HandoffContext): Promise<void>;
+}
+
+export type RouteDef = RawRoute | BoundRoute | HandoffRoute;
 
 /** Binds an operation to HTTP, checking at start-up that the binding fits its input. */
 export function bindOperation(op: AnyOperation, binding: HttpBinding): BoundRoute {

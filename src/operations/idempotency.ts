@@ -10,15 +10,19 @@
 // transaction necessarily runs before or after, sees the first one's record.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import { OpError, invalidInput, type ErrorCode, type ErrorExtras } from '../errors.js';
+import { OpError, classOf, invalidInput, type ErrorCode, type ErrorExtras } from '../errors.js';
 import type { CommitHook } from '../store/commit-hook.js';
-import type { Store } from '../store/store.js';
+import type { Store, WriteTx } from '../store/store.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/** Live keys one principal may hold; past it a new key is refused (429) until old ones expire. */
+export const MAX_KEYS_PER_PRINCIPAL = 10_000;
 const KEY = /^[\x21-\x7e]{1,255}$/;
 
 interface StoredAnswer {
   id: string;
+  /** Whose key this is, so the per-principal count can be kept (absent on records from before it). */
+  principal?: string;
   input_sha256: string;
   /** The operation's output, when it succeeded. */
   output?: unknown;
@@ -31,18 +35,6 @@ interface StoredAnswer {
 export class Replay {
   constructor(readonly stored: StoredAnswer) {}
 }
-
-/** Codes that are answers worth replaying (the request itself was refused), not passing failures. */
-const REPLAYED_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'input.invalid',
-  'agent.not_found',
-  'agent.exists',
-  'agent.state_conflict',
-  'agent.limit_reached',
-  'task.not_found',
-  'task.state_conflict',
-  'task.not_in_backlog',
-]);
 
 export interface IdempotentCall {
   readonly hook: CommitHook;
@@ -60,7 +52,17 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-export function createIdempotency(store: Store, clock: Clock): Idempotency {
+/** The `meta` record counting a principal's live keys (kept in the same transactions as the keys). */
+const countKey = (principal: string): string => `idempotency_keys:${principal}`;
+
+function bump(tx: WriteTx, principal: string, by: number): number {
+  const next = Math.max(0, (tx.get<number>('meta', countKey(principal)) ?? 0) + by);
+  if (next === 0) tx.delete('meta', countKey(principal));
+  else tx.put('meta', countKey(principal), next);
+  return next;
+}
+
+export function createIdempotency(store: Store, clock: Clock, maxKeysPerPrincipal = MAX_KEYS_PER_PRINCIPAL): Idempotency {
   return {
     begin(principal, operation, key, input) {
       if (!KEY.test(key)) {
@@ -70,14 +72,26 @@ export function createIdempotency(store: Store, clock: Clock): Idempotency {
       const inputHash = sha256(JSON.stringify(input ?? null));
       const now = clock.now();
       let recorded: string | null = null;
+      /** Writes this key's record; a new key counts against the principal's allowance. */
+      const put = (tx: WriteTx, answer: Pick<StoredAnswer, 'output' | 'error'>): void => {
+        if (tx.get('idempotency', id) === undefined) bump(tx, principal, 1);
+        tx.delete('idempotency', id);
+        tx.put('idempotency', id, { id, principal, input_sha256: inputHash, ...answer, expires_at: now + IDEMPOTENCY_TTL_MS });
+      };
       const save = (answer: Pick<StoredAnswer, 'output' | 'error'>): Promise<void> =>
         store.transact((tx) => {
-          tx.delete('idempotency', id);
-          tx.put('idempotency', id, { id, input_sha256: inputHash, ...answer, expires_at: now + IDEMPOTENCY_TTL_MS });
+          // A refusal past the allowance is not kept: the allowance must not grow by failing.
+          if (tx.get('idempotency', id) === undefined && (tx.get<number>('meta', countKey(principal)) ?? 0) >= maxKeysPerPrincipal) return;
+          put(tx, answer);
         });
       const hook: CommitHook = {
         before(tx) {
           const stored = tx.get<StoredAnswer>('idempotency', id);
+          if (stored === undefined && (tx.get<number>('meta', countKey(principal)) ?? 0) >= maxKeysPerPrincipal) {
+            throw new OpError('rate.limited', `This caller already holds ${maxKeysPerPrincipal} idempotency keys from the last 24 hours; retry later or without a key.`, {
+              retry_after_secs: 3600,
+            });
+          }
           if (stored === undefined || stored.expires_at <= now) return;
           if (stored.input_sha256 !== inputHash) {
             throw new OpError('idempotency.mismatch', 'This Idempotency-Key was already used with a different request body.');
@@ -85,10 +99,8 @@ export function createIdempotency(store: Store, clock: Clock): Idempotency {
           throw new Replay(stored);
         },
         after(tx, result) {
-          const record: StoredAnswer = { id, input_sha256: inputHash, output: result ?? null, expires_at: now + IDEMPOTENCY_TTL_MS };
-          tx.delete('idempotency', id);
-          tx.put('idempotency', id, record);
-          recorded = JSON.stringify(record.output);
+          put(tx, { output: result ?? null });
+          recorded = JSON.stringify(result ?? null);
         },
       };
       return {
@@ -97,7 +109,8 @@ export function createIdempotency(store: Store, clock: Clock): Idempotency {
           if (recorded !== JSON.stringify(output ?? null)) await save({ output: output ?? null });
         },
         async fail(err) {
-          if (err instanceof OpError && REPLAYED_ERRORS.has(err.code)) {
+          // A refusal is the answer to this request as sent; a passing failure (busy, timeout) is not replayed.
+          if (err instanceof OpError && classOf(err.code) === 'refused' && err.code !== 'idempotency.mismatch') {
             await save({ error: { code: err.code, detail: err.detail, extras: err.extras } });
           }
         },
@@ -124,6 +137,7 @@ export async function purgeExpiredIdempotency(store: Store, clock: Clock): Promi
       const current = tx.get<StoredAnswer>('idempotency', id);
       if (current !== undefined && current.expires_at <= now) {
         tx.delete('idempotency', id);
+        if (current.principal !== undefined) bump(tx, current.principal, -1);
         removed++;
       }
     }

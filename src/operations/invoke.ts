@@ -5,7 +5,7 @@
 // wherever they carry it, and map the `OpError` codes this throws to their own
 // shape. Nothing here knows HTTP or MCP.
 import { performance } from 'node:perf_hooks';
-import type { AuditLogger, AuditResult } from '../audit/audit-logger.js';
+import type { AuditEvent, AuditLogger, AuditResult } from '../audit/audit-logger.js';
 import type { Principal } from '../auth/principal.js';
 import { hasScope } from '../auth/scopes.js';
 import { DENIAL_CODES, OpError, invalidInput } from '../errors.js';
@@ -30,8 +30,10 @@ export interface InvokeOptions {
    * written (a transport may already have answered, e.g. with a timeout).
    */
   statusOf(error: unknown, output?: unknown): number;
-  /** Extra fields for the audit line, from the transport (e.g. the client certificate). */
-  auditExtras?: Readonly<Record<string, string>>;
+  /** Set when the transport already ended the exchange: nothing may run, and the audit says how it ended. */
+  ending?: () => 'timeout' | 'aborted' | undefined;
+  /** Extra fields for the audit line, from the transport: its client's request id, how it authenticated, the client certificate. */
+  auditExtras?: Readonly<Pick<AuditEvent, 'clientRequestId' | 'auth' | 'clientCert'>>;
 }
 
 export interface Invocation {
@@ -85,10 +87,12 @@ export function createInvoker(deps: InvokerDeps): Invoker {
 
   function audit(principal: Principal | null, op: AnyOperation | null, error: unknown, output: unknown, options: InvokeOptions, started: number, reason?: string): void {
     const status = options.statusOf(error, output);
-    const result = error === undefined && status >= 400 ? 'error' : resultOf(error);
-    // Every mutation is recorded, and every refusal; successful reads are not.
+    const ending = options.ending?.();
+    const result: AuditResult = ending ?? (error === undefined && status >= 400 ? 'error' : resultOf(error));
+    // Every mutation is recorded, and every refusal (an authentication failure
+    // answered 503 too: its reason says why); successful reads are not.
     // A request that named no operation counts as a mutation by its method.
-    if (result !== 'denied' && !(op === null ? MUTATING_METHODS.has(options.method) : op.mutates)) return;
+    if (result !== 'denied' && reason === undefined && !(op === null ? MUTATING_METHODS.has(options.method) : op.mutates)) return;
     const who = principal ?? ANONYMOUS;
     deps.audit.log({
       requestId: options.requestId,
@@ -116,6 +120,7 @@ export function createInvoker(deps: InvokerDeps): Invoker {
       const problems = validate(op.input, rawInput ?? {});
       if (problems.length > 0) throw invalidInput(problems);
       const input = withoutNulls(rawInput);
+      if (options.ending?.() !== undefined) throw new OpError('request.timeout', 'The request ended before the operation ran.');
       const key = op.idempotent === true ? options.idempotencyKey : undefined;
       if (key === undefined) {
         const ctx = new Context(principal, options.requestId, options.transport, undefined, options.signal);

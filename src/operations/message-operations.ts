@@ -1,5 +1,7 @@
 // Operations on mailboxes: send, read an inbox, take the next message.
-import { MESSAGE_KINDS } from '../town/records.js';
+import { hasScope } from '../auth/scopes.js';
+import { OpError } from '../errors.js';
+import { CONTROL_KINDS, MESSAGE_KINDS } from '../town/records.js';
 import type { Town } from '../town/town.js';
 import { defineOperation, type AnyOperation } from './operation.js';
 import { arr, bool, int, nullable, obj, record, str } from './schema.js';
@@ -16,8 +18,21 @@ export function messageOperations(town: Town): AnyOperation[] {
         from: { ...agentRef, description: 'Sender name or id; default the supervisor.' },
         urgent: bool({ description: 'Delivered before normal messages.' }),
       }, { required: ['to', 'message'] }),
-      output: messageWithId, errors: ['agent.not_found'],
-      run: (ctx, input) => town.sendMessage(input, ctx.commit),
+      description:
+        'Without `agent.manage` a caller sends as itself (`from` is its own identity, and naming another is refused) ' +
+        'and cannot send the kinds the server sends (shutdown, task_assign, task_done, task_failed): a worker acts on those as on the real thing.',
+      output: messageWithId, errors: ['agent.not_found', 'scope.denied'],
+      run: (ctx, input) => {
+        if (hasScope(ctx.principal.scopes, 'agent.manage')) return town.sendMessage(input, ctx.commit);
+        if (input.kind !== undefined && CONTROL_KINDS.includes(input.kind)) {
+          throw new OpError('scope.denied', `Only the server, or a caller with the "agent.manage" scope, sends "${input.kind}" messages.`, { required_scope: 'agent.manage' });
+        }
+        if (input.from !== undefined && input.from !== ctx.principal.id) {
+          throw new OpError('scope.denied', 'Sending as another identity requires the "agent.manage" scope.', { required_scope: 'agent.manage' });
+        }
+        const { from: _from, ...rest } = input;
+        return town.sendMessage({ ...rest, sender: ctx.principal.id }, ctx.commit);
+      },
     }),
     defineOperation({
       name: 'message.inbox', summary: "Read an agent's (or the supervisor's) inbox without consuming it", scope: 'town.read', mutates: false,

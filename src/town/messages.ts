@@ -55,6 +55,8 @@ export interface SendInput {
   kind?: MessageKind | null;
   from?: string | null;
   urgent?: boolean | null;
+  /** The sender as an identity taken as is (the caller's own), instead of a mailbox named by `from`. */
+  sender?: string;
 }
 
 export type SendResult = Message & { message_id: string };
@@ -66,7 +68,8 @@ export function sendMessage(w: WriteContext, input: SendInput): SendResult {
   }
   // Validate both ends before writing anything.
   const to = resolveMailbox(w.tx, input.to);
-  const from = input.from === undefined || input.from === null ? SUPERVISOR : resolveMailbox(w.tx, input.from).name;
+  const from =
+    input.sender !== undefined ? input.sender : input.from === undefined || input.from === null ? SUPERVISOR : resolveMailbox(w.tx, input.from).name;
   const record = enqueueMessage(w, { from, to, kind, body: input.message, urgent: input.urgent === true });
   return { ...messageView(record), message_id: record.id };
 }

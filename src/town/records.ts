@@ -17,6 +17,8 @@ export type TaskState = (typeof TASK_STATES)[number];
 
 export const MESSAGE_KINDS = ['task', 'query', 'info', 'ack', 'task_assign', 'task_done', 'task_failed', 'shutdown'] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
+/** Kinds the server itself sends (a kill, an assignment, a task's end): a worker acts on them as on the real thing. */
+export const CONTROL_KINDS: readonly MessageKind[] = ['shutdown', 'task_assign', 'task_done', 'task_failed'];
 
 /** The built-in supervisor mailbox: not an agent, addressable by either name. */
 export const SUPERVISOR = 'supervisor';

@@ -60,7 +60,13 @@ describe('text format', () => {
     });
   }
 
-  for (const status of [400, 404, 405, 408, 413, 500, 503]) {
+  test('408 is WARN "operation timed out" result="timeout"; 499 (client gone) is "operation aborted"', () => {
+    assert.ok(formatAuditLine(event({ status: 408 }), 'text', TIME).includes(' status=408 result="timeout" '));
+    assert.ok(formatAuditLine(event({ status: 408 }), 'text', TIME).startsWith(`${TIME} WARN audit: operation timed out `));
+    assert.ok(formatAuditLine(event({ status: 499 }), 'text', TIME).includes(' status=499 result="aborted" '));
+  });
+
+  for (const status of [400, 404, 405, 413, 500, 503]) {
     test(`${status} is WARN "operation failed" result="error"`, () => {
       const line = formatAuditLine(event({ status }), 'text', TIME);
       assert.ok(line.startsWith(`${TIME} WARN audit: operation failed `), line);
@@ -96,6 +102,15 @@ describe('text format', () => {
     assert.ok(formatAuditLine(event({ durationMs: 1.94 }), 'text', TIME).includes(' duration_ms=1.9 '));
     assert.ok(formatAuditLine(event({ durationMs: 12.36 }), 'text', TIME).includes(' duration_ms=12.4 '));
     assert.ok(formatAuditLine(event({ durationMs: 0.04 }), 'text', TIME).includes(' duration_ms=0 '));
+  });
+
+  test('auth and client_cert, when given, follow remote_addr, before the reason; JSON has the same fields', () => {
+    const e = event({ status: 401, auth: 'mtls', clientCert: 'svc "x"', reason: 'cert_unknown_subject' });
+    const line = formatAuditLine(e, 'text', TIME);
+    assert.ok(line.endsWith(' remote_addr="127.0.0.1" auth="mtls" client_cert="svc \\"x\\"" reason="cert_unknown_subject"'), line);
+    assert.equal(parseText(line)['client_cert'], 'svc "x"');
+    const json = JSON.parse(formatAuditLine(e, 'json', TIME)) as Record<string, unknown>;
+    assert.deepEqual([json['auth'], json['client_cert'], json['reason']], ['mtls', 'svc "x"', 'cert_unknown_subject']);
   });
 
   test('a reason, when given, is appended quoted', () => {

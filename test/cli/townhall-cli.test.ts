@@ -234,9 +234,9 @@ describe('start-up refusals: exit 1, first stderr line states the problem', () =
     assert.match(line, /same id "ci"/);
   });
 
-  test('mode oidc', async () => {
+  test('mode oidc without an issuer', async () => {
     const line = await refused(['--port', '0'], '[townhall.auth]\nmode = "oidc"\n');
-    assert.match(line, /"oidc" is not available/);
+    assert.match(line, /^townhall: \[townhall\.auth\] issuer: required in mode "oidc"/);
   });
 
   test('mode api_key with no key', async () => {

@@ -73,7 +73,7 @@ describe('defaults', () => {
     assert.equal(config.port, 8787);
     assert.equal(config.requestTimeoutMs, 30000);
     assert.equal(config.maxBodyBytes, 1048576);
-    assert.equal(config.trustProxy, false);
+    assert.deepEqual(config.trustProxy, []);
     assert.equal(config.verbose, false);
     assert.equal(config.auth.mode, 'none');
     assert.deepEqual(config.auth.keys, []);
@@ -321,15 +321,14 @@ describe('auth mode selection', () => {
     refusal(`[[townhall.auth.keys]]\nid = "a"\nhash = "${TINYTOWN_HASH}"\n`, { env: { TOWNHALL_AUTH_MODE: 'none' } });
   });
 
-  test('mode oidc is refused with a message saying it is not available yet', () => {
+  test('mode oidc without an issuer is refused naming the key', () => {
     const msg = refusal('[townhall.auth]\nmode = "oidc"\n');
-    assert.match(msg, /oidc/);
-    assert.match(msg, /not available/);
+    assert.match(msg, /^\[townhall\.auth\] issuer: required in mode "oidc"/);
   });
 
   test('an unknown mode is refused listing the valid ones', () => {
     const msg = refusal('[townhall.auth]\nmode = "password"\n');
-    assert.match(msg, /none, api_key, oidc/);
+    assert.match(msg, /none, api_key, oidc, mtls/);
     assert.match(msg, /"password"/);
   });
 
@@ -623,7 +622,7 @@ describe('environment', () => {
 
   test('TOWNHALL_AUTH_MODE overrides the file mode', () => {
     assert.match(refusal('[townhall.auth]\nmode = "none"\n', { env: { TOWNHALL_AUTH_MODE: 'api_key' } }), /at least one enabled/);
-    assert.match(refusal('', { env: { TOWNHALL_AUTH_MODE: 'oidc' } }), /not available/);
+    assert.match(refusal('', { env: { TOWNHALL_AUTH_MODE: 'oidc' } }), /issuer: required/);
   });
 
   test('TOWNHALL_LOG_FORMAT overrides the file format; a bad value is refused', () => {
@@ -641,7 +640,7 @@ describe('tuning keys', () => {
         '[townhall]\ntrust_proxy = true\nheartbeat_timeout_secs = 45\n' +
         `[townhall.auth]\napi_key_hash = "${TINYTOWN_HASH}"\nverify_cache_ttl_secs = 7\nmax_failed_attempts_per_minute = 5\nargon2_max_concurrency = 3\nargon2_max_queue = 9\n`,
     );
-    assert.equal(config.trustProxy, true);
+    assert.deepEqual(config.trustProxy, ['127.0.0.0/8', '::1/128'], 'true: loopback proxies only');
     assert.equal(config.town.heartbeatTimeoutSecs, 45);
     assert.equal(config.town.defaultCli, 'codex');
     assert.equal(config.town.maxAgents, 3);
@@ -660,7 +659,9 @@ describe('tuning keys', () => {
   test('out-of-range or mistyped tuning values are refused naming the key', () => {
     assert.match(refusal(`[townhall.auth]\napi_key_hash = "${TINYTOWN_HASH}"\nmax_failed_attempts_per_minute = 0\n`), /max_failed_attempts_per_minute/);
     assert.match(refusal(`[townhall.auth]\napi_key_hash = "${TINYTOWN_HASH}"\nargon2_max_concurrency = 0\n`), /argon2_max_concurrency/);
-    assert.match(refusal('[townhall]\ntrust_proxy = "yes"\n'), /trust_proxy must be true or false/);
+    assert.match(refusal('[townhall]\ntrust_proxy = "yes"\n'), /trust_proxy must be true or false, or a list/);
+    assert.match(refusal('[townhall]\ntrust_proxy = ["10.0.0.0/33"]\n'), /trust_proxy: "10\.0\.0\.0\/33" is not an IP address or CIDR/);
+    assert.deepEqual(load('[townhall]\ntrust_proxy = ["10.0.0.5", "fd00::/8"]\n').config.trustProxy, ['10.0.0.5', 'fd00::/8']);
     assert.match(refusal('[townhall]\nrequest_timeout_ms = 1.5\n'), /request_timeout_ms must be an integer/);
     assert.match(refusal('[townhall.store]\ndurability = "sometimes"\n'), /durability must be one of always, none/);
   });

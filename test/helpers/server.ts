@@ -5,6 +5,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../../src/clock.js';
+import type { FetchJson } from '../../src/auth/jwks-source.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { startTownhall, type Townhall } from '../../src/main.js';
 
@@ -43,6 +44,10 @@ export interface StartOptions {
   clock?: Clock;
   /** As the --verbose flag. */
   verbose?: boolean;
+  /** Bytes the audit sink has not written yet (stdout's writableLength in production). */
+  auditBacklog?: () => number;
+  /** How OIDC fetches discovery/JWKS documents (default: fetch over loopback). */
+  fetchJson?: FetchJson;
 }
 
 export function sendRequest(port: number, method: string, path: string, opts: RequestOptions = {}): Promise<TestResponse> {
@@ -82,10 +87,22 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
   let toml = opts.toml ?? '';
   if (!/\[townhall\.store\]/.test(toml)) toml += '\n[townhall.store]\ndurability = "none"\n';
   await writeFile(join(dir, 'tinytown.toml'), toml);
-  const { config, warnings } = loadConfig({ flags: { town: dir, ...(opts.verbose === true ? { verbose: true } : {}) }, env: { TOWNHALL_PORT: '0', ...opts.env }, cwd: dir });
+  // Reloads read the same file and environment again, as SIGHUP does.
+  const load = (port: string): ReturnType<typeof loadConfig> =>
+    loadConfig({ flags: { town: dir, ...(opts.verbose === true ? { verbose: true } : {}) }, env: { TOWNHALL_PORT: port, ...opts.env }, cwd: dir });
+  const { config, warnings } = load('0');
   const audit: string[] = [];
   const logs: string[] = [];
-  const townhall = await startTownhall(config, { audit: (l) => audit.push(l.trimEnd()), log: (l) => logs.push(l.trimEnd()) }, opts.clock ?? systemClock, warnings);
+  const townhall = await startTownhall(
+    config,
+    { audit: (l) => audit.push(l.trimEnd()), log: (l) => logs.push(l.trimEnd()), ...(opts.auditBacklog === undefined ? {} : { auditBacklog: opts.auditBacklog }) },
+    opts.clock ?? systemClock,
+    warnings,
+    {
+      reloadConfig: () => load('0'),
+      ...(opts.fetchJson === undefined ? {} : { fetchJson: opts.fetchJson }),
+    },
+  );
   return {
     port: townhall.port,
     dir,
@@ -102,7 +119,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
 
 /** Parses a text-format audit line into its fields (values JSON-unescaped). */
 export function parseAuditLine(line: string): Record<string, string> {
-  const m = /^(\S+) (INFO|WARN) audit: (operation \w+) (.*)$/.exec(line);
+  const m = /^(\S+) (INFO|WARN) audit: (operation \w+(?: out)?|denials suppressed) (.*)$/.exec(line);
   if (!m) throw new Error(`not an audit line: ${line}`);
   const fields: Record<string, string> = { time: m[1]!, level: m[2]!, msg: m[3]! };
   const re = /(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g;

@@ -33,7 +33,7 @@ describe('pipeline in mode none', () => {
     now += 42_000;
     const r = await s.request('GET', '/health');
     assert.equal(r.status, 200);
-    assert.deepEqual(r.json, { status: 'ok', uptime_secs: 42 });
+    assert.deepEqual(r.json, { status: 'ok', uptime_secs: 42, url: `http://127.0.0.1:${s.port}` });
     for (const path of ['/healthz', '/ready', '/readyz']) assert.equal((await s.request('GET', path)).status, 200);
   });
 
@@ -79,7 +79,7 @@ describe('pipeline in mode none', () => {
   test('X-Request-Id: a safe client id is echoed, an unsafe one replaced', async () => {
     assert.equal((await s.request('GET', '/health', { headers: { 'x-request-id': 'abc-123_x:y.z' } })).headers['x-request-id'], 'abc-123_x:y.z');
     const replaced = (await s.request('GET', '/health', { headers: { 'x-request-id': 'bad id with spaces' } })).headers['x-request-id'];
-    assert.match(String(replaced), /^[0-9a-f-]{36}$/);
+    assert.match(String(replaced), /^[0-9a-f]{12}-\d+$/);
     const long = (await s.request('GET', '/health', { headers: { 'x-request-id': 'a'.repeat(129) } })).headers['x-request-id'];
     assert.notEqual(long, 'a'.repeat(129));
   });
@@ -117,8 +117,8 @@ describe('pipeline in mode none', () => {
     await s.request('GET', '/v1/status', { headers: { 'x-request-id': 'read-1' } });
     await s.request('POST', '/v1/backlog?secret=q', { body: { description: 'audited' }, headers: { 'x-request-id': 'write-1' } });
     const lines = s.audit.slice(before).map(parseAuditLine);
-    assert.equal(lines.filter((l) => l['request_id'] === 'read-1').length, 0);
-    const w = lines.find((l) => l['request_id'] === 'write-1');
+    assert.equal(lines.filter((l) => l['client_request_id'] === 'read-1').length, 0);
+    const w = lines.find((l) => l['client_request_id'] === 'write-1');
     assert.ok(w);
     assert.equal(w['principal'], 'local');
     assert.equal(w['status'], '201');
@@ -154,7 +154,7 @@ describe('JSON audit format', () => {
 
   test('each audit line is one JSON object with a numeric status', async () => {
     await s.request('POST', '/v1/backlog', { body: { description: 'j' }, headers: { 'x-request-id': 'json-1' } });
-    const obj = s.audit.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => o['request_id'] === 'json-1');
+    const obj = s.audit.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => o['client_request_id'] === 'json-1');
     assert.ok(obj);
     assert.equal(obj['status'], 201);
     assert.equal(obj['level'], 'INFO');

@@ -80,7 +80,7 @@ describe('recover over HTTP', () => {
     await s.request('POST', '/v1/recover', { headers: { 'x-request-id': 'recover-ok' } });
     await s.request('POST', '/v1/recover', { body: '{', headers: { 'x-request-id': 'recover-bad', 'content-type': 'application/json' } });
     const lines = s.audit.filter((l) => l.includes('"recover-')).map(parseAuditLine);
-    assert.deepEqual(lines.map((l) => [l['request_id'], l['status'], l['path'], l['principal']]), [
+    assert.deepEqual(lines.map((l) => [l['client_request_id'], l['status'], l['path'], l['principal']]), [
       ['recover-ok', '200', '/v1/recover', 'local'],
       ['recover-bad', '400', '/v1/recover', 'local'],
     ]);

@@ -139,6 +139,21 @@ scopes = ["agent.manage"]
     assert.equal(ok['status'], '201');
     assert.equal(ok['principal'], 'writer');
   });
+
+  test('a town.write caller sends as itself: no other from, no control kinds (no impersonation)', async () => {
+    const own = await s.request('POST', '/v1/messages/send', { body: { to: 'scoped', message: 'hello' }, headers: writer });
+    assert.equal(own.status, 201, own.text);
+    assert.equal(own.json.from, 'writer', 'from is the caller, not the supervisor');
+    assert.equal((await s.request('POST', '/v1/messages/send', { body: { to: 'scoped', message: 'm', from: 'writer' }, headers: writer })).status, 201);
+    assertDenied(await s.request('POST', '/v1/messages/send', { body: { to: 'scoped', message: 'm', from: 'supervisor' }, headers: writer }), 'agent.manage', 'spoofed from');
+    for (const kind of ['shutdown', 'task_assign', 'task_done', 'task_failed']) {
+      assertDenied(await s.request('POST', '/v1/messages/send', { body: { to: 'scoped', message: 'm', kind }, headers: writer }), 'agent.manage', `kind ${kind}`);
+    }
+    assert.equal((await s.request('POST', '/v1/messages/send', { body: { to: 'scoped', message: 'fyi', kind: 'info' }, headers: writer })).status, 201);
+    const denied = s.audit.map(parseAuditLine).filter((l) => l['operation'] === 'message.send' && l['result'] === 'denied');
+    assert.equal(denied.length, 5);
+    // An admin (mode none's local principal, in the other suites) still speaks for others and sends control kinds.
+  });
 });
 
 describe('/api/scaling and /metrics town figures', () => {

@@ -1,0 +1,105 @@
+// The verifier chain with fake verifiers and a real failure limiter on a fake
+// clock: order and "not mine", reasons and the errors they become, what the
+// limiter counts, attempts counted when they start (a concurrent burst of
+// guesses cannot outrun the limit), and proven credentials let through a block.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createAuthenticator, type AuthResult } from '../../src/auth/authenticate.js';
+import { createFailureLimiter } from '../../src/auth/failure-limiter.js';
+import type { Verifier, VerifierAnswer, VerifierInput } from '../../src/auth/verifier.js';
+import { OpError } from '../../src/errors.js';
+
+const clock = { now: () => 1_800_000_000_000 };
+const ADMIN = { id: 'k', scopes: ['admin'] as const };
+
+function fake(method: Verifier['method'], answer: (input: VerifierInput) => VerifierAnswer | Promise<VerifierAnswer>, proven = false): Verifier & { calls: number } {
+  const v = {
+    method,
+    calls: 0,
+    verify(input: VerifierInput) {
+      v.calls++;
+      return answer(input);
+    },
+    provenBefore: () => proven,
+  };
+  return v;
+}
+
+const input = (headers: Record<string, string> = { authorization: 'Bearer abc' }) => ({ headers, clientAddress: '10.0.0.1', peer: null });
+const settle = async (r: AuthResult | Promise<AuthResult>): Promise<AuthResult> => r;
+
+describe('createAuthenticator', () => {
+  test('the first verifier that claims the request decides; "not mine" passes it on', async () => {
+    const first = fake('api_key', () => ({ kind: 'not_mine' }));
+    const second = fake('oidc', () => ({ kind: 'principal', principal: ADMIN }));
+    const a = createAuthenticator({ verifiers: [first, second], limiter: createFailureLimiter(5, clock), unauthorizedDetail: 'd' });
+    const r = await settle(a.authenticate(input()));
+    assert.deepEqual(r, { ok: true, principal: ADMIN, method: 'oidc' });
+    assert.deepEqual([first.calls, second.calls], [1, 1]);
+  });
+
+  test('no credential: missing (not counted); a credential nobody claims: unsupported_credential (counted)', async () => {
+    const limiter = createFailureLimiter(1, clock);
+    const a = createAuthenticator({ verifiers: [fake('api_key', () => ({ kind: 'not_mine' }))], limiter, unauthorizedDetail: 'd' });
+    const missing = await settle(a.authenticate(input({})));
+    assert.equal(missing.ok ? '' : missing.reason, 'missing');
+    assert.equal(limiter.blockedFor('10.0.0.1'), 0);
+    const other = await settle(a.authenticate(input({ 'x-api-key': 'x' })));
+    assert.ok(!other.ok && other.reason === 'unsupported_credential' && other.error.extras.bearer_error === 'invalid_token');
+    assert.ok(limiter.blockedFor('10.0.0.1') > 0);
+  });
+
+  test('each reason becomes its transport-neutral error', async () => {
+    const answers: Array<[VerifierAnswer, string]> = [
+      [{ kind: 'denied', reason: 'token_expired' }, 'auth.unauthorized'],
+      [{ kind: 'denied', reason: 'missing_required_scope', requiredScope: 'townhall' }, 'scope.denied'],
+      [{ kind: 'denied', reason: 'jwks_unavailable', retryAfterSecs: 7 }, 'auth.unavailable'],
+      [{ kind: 'denied', reason: 'busy' }, 'auth.busy'],
+    ];
+    for (const [answer, code] of answers) {
+      const a = createAuthenticator({ verifiers: [fake('oidc', () => answer)], limiter: createFailureLimiter(100, clock), unauthorizedDetail: 'd' });
+      const r = await settle(a.authenticate(input()));
+      assert.ok(!r.ok && r.error instanceof OpError);
+      assert.equal(r.error.code, code);
+    }
+    const a = createAuthenticator({ verifiers: [fake('oidc', () => answers[2]![0])], limiter: createFailureLimiter(100, clock), unauthorizedDetail: 'd' });
+    const r = await settle(a.authenticate(input()));
+    assert.equal(r.ok ? 0 : r.error.extras.retry_after_secs, 7);
+  });
+
+  test('a burst of concurrent slow guesses: each is counted when it starts, so only the limit reaches the verifier', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const v = fake('api_key', async () => {
+      await gate;
+      return { kind: 'denied', reason: 'wrong_secret' };
+    });
+    const limiter = createFailureLimiter(5, clock);
+    const a = createAuthenticator({ verifiers: [v], limiter, unauthorizedDetail: 'd' });
+    const pending = Array.from({ length: 30 }, () => settle(a.authenticate(input())));
+    release();
+    const reasons = (await Promise.all(pending)).map((r) => (r.ok ? 'ok' : r.reason));
+    assert.equal(v.calls, 5);
+    assert.equal(reasons.filter((r) => r === 'wrong_secret').length, 5);
+    assert.equal(reasons.filter((r) => r === 'rate_limited').length, 25);
+  });
+
+  test('a slow attempt that succeeds is taken back: good clients never fill the limiter', async () => {
+    const v = fake('api_key', async () => ({ kind: 'principal', principal: ADMIN }));
+    const limiter = createFailureLimiter(2, clock);
+    const a = createAuthenticator({ verifiers: [v], limiter, unauthorizedDetail: 'd' });
+    for (let i = 0; i < 10; i++) assert.equal((await settle(a.authenticate(input()))).ok, true);
+    assert.equal(limiter.blockedFor('10.0.0.1'), 0);
+  });
+
+  test('while blocked, only a credential some verifier already proved is verified', async () => {
+    const limiter = createFailureLimiter(1, clock);
+    limiter.recordFailure('10.0.0.1');
+    const unproven = fake('api_key', () => ({ kind: 'principal', principal: ADMIN }));
+    const r = await settle(createAuthenticator({ verifiers: [unproven], limiter, unauthorizedDetail: 'd' }).authenticate(input()));
+    assert.ok(!r.ok && r.reason === 'rate_limited' && r.error.code === 'rate.limited');
+    assert.equal(unproven.calls, 0);
+    const proven = fake('api_key', () => ({ kind: 'principal', principal: ADMIN }), true);
+    assert.equal((await settle(createAuthenticator({ verifiers: [proven], limiter, unauthorizedDetail: 'd' }).authenticate(input()))).ok, true);
+  });
+});
