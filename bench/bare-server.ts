@@ -4,24 +4,31 @@
 // id, a header object), not tuned, so "ratio to bare" means "what Townhall
 // costs over the least a node:http server must do to give this answer".
 //
-//   GET /health        {"status":"ok","uptime_secs":N}
+//   GET /health        the /health JSON from BARE_HEALTH_JSON, uptime live
 //   GET anything else  the /v1/status JSON from BARE_STATUS_JSON, uptime live
 //   POST anything      reads and parses the JSON body, answers 201 with a
 //                      task shaped like Townhall's POST /v1/backlog answer
 //
+// The templates are what Townhall really answered at the start of the run.
+// Request ids take Townhall's form too (BARE_REQUEST_IDS): `uuid` (a random
+// UUID each) or `counter` (a random per-process prefix and a counter).
 // Headers as Townhall's: X-Request-Id, Cache-Control, X-Content-Type-Options,
 // Content-Type, Content-Length (node adds Date, Connection, Keep-Alive alike).
 // Prints `port N` on stdout once listening.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 
 const started = Date.now();
 const status = JSON.parse(process.env['BARE_STATUS_JSON'] ?? '{}') as Record<string, unknown>;
+const health = JSON.parse(process.env['BARE_HEALTH_JSON'] ?? '{"status":"ok"}') as Record<string, unknown>;
+const prefix = randomBytes(6).toString('hex');
+let counter = 0;
+const requestId = process.env['BARE_REQUEST_IDS'] === 'counter' ? (): string => `${prefix}-${++counter}` : randomUUID;
 const uptimeSecs = (): number => Math.floor((Date.now() - started) / 1000);
 
 function send(res: ServerResponse, code: number, body: string): void {
   res.writeHead(code, {
-    'X-Request-Id': randomUUID(),
+    'X-Request-Id': requestId(),
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
     'Content-Type': 'application/json; charset=utf-8',
@@ -32,7 +39,7 @@ function send(res: ServerResponse, code: number, body: string): void {
 
 const server = createServer((req, res) => {
   if (req.method !== 'POST') {
-    if (req.url === '/health') send(res, 200, JSON.stringify({ status: 'ok', uptime_secs: uptimeSecs() }));
+    if (req.url === '/health') send(res, 200, JSON.stringify({ ...health, uptime_secs: uptimeSecs() }));
     else send(res, 200, JSON.stringify({ ...status, uptime_secs: uptimeSecs() }));
     return;
   }

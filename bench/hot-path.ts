@@ -32,12 +32,14 @@ export function several(count: number, start: () => Promise<ServerProcess>): Pro
 export async function startBaresLike(townhall: ServerProcess, creds: Credentials, count: number, log: (msg: string) => void): Promise<ServerProcess[]> {
   const th = createClient(townhall.port);
   const status = await th.send('GET', '/v1/status', creds.bearer);
-  const template = JSON.parse(status.body) as unknown;
+  const health = await th.send('GET', '/health');
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(String(status.headers['x-request-id']));
+  const template = { status: JSON.parse(status.body) as unknown, health: JSON.parse(health.body) as unknown, requestIds: uuid ? ('uuid' as const) : ('counter' as const) };
   const bares = await several(count, () => startBare(template));
   const bare = createClient(bares[0]!.port);
   const checks: [string, () => Promise<[string, string]>][] = [
     ['GET /v1/status', async () => [answerShape(status), answerShape(await bare.send('GET', '/v1/status'))]],
-    ['GET /health', async () => [answerShape(await th.send('GET', '/health')), answerShape(await bare.send('GET', '/health'))]],
+    ['GET /health', async () => [answerShape(health), answerShape(await bare.send('GET', '/health'))]],
   ];
   for (const [name, check] of checks) {
     const [a, b] = await check();

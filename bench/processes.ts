@@ -54,12 +54,19 @@ function waitForPort(child: ChildProcess, stream: 'stdout' | 'stderr', pattern: 
   });
 }
 
-/** A bare node:http baseline (bench/bare-server.ts); `template` is the /v1/status JSON it imitates. */
-export async function startBare(template: unknown): Promise<ServerProcess> {
+/** What the bare baseline imitates: Townhall's real answers (see bench/bare-server.ts). */
+export interface BareTemplate {
+  status: unknown;
+  health: unknown;
+  requestIds: 'uuid' | 'counter';
+}
+
+/** A bare node:http baseline (bench/bare-server.ts) answering like `template`. */
+export async function startBare(template: BareTemplate): Promise<ServerProcess> {
   const started = performance.now();
   const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist/bench/bare-server.js')], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, BARE_STATUS_JSON: JSON.stringify(template) },
+    env: { ...process.env, BARE_STATUS_JSON: JSON.stringify(template.status), BARE_HEALTH_JSON: JSON.stringify(template.health), BARE_REQUEST_IDS: template.requestIds },
   });
   const port = await waitForPort(child, 'stdout', /port (\d+)/, 15_000);
   return { port, pid: child.pid!, child, startupMs: performance.now() - started, compactions: () => [], lastWords: () => '' };
