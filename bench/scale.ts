@@ -1,0 +1,196 @@
+// `npm run bench -- --scale`: does a request's cost grow with the town?
+// For towns of 1k, 10k, 100k (and with --scale-1m, 1M) records, seeded
+// straight into a snapshot (seed-town.ts), it starts Townhall on the data
+// directory and measures, one request at a time on one keep-alive connection
+// (so a latency is the cost of that request alone):
+//   GET /v1/status (twice: steady, and right after a write, which invalidates
+//   anything cached per store version), GET /v1/backlog?limit=100,
+//   POST /v1/agents/{a}/inbox/next, POST /v1/backlog, POST /v1/backlog/{id}/claim;
+// then RSS, bytes per record (RSS over an empty town's, per record), start-up
+// (spawn to listening, which includes loading the snapshot), and the longest
+// compaction pause: the worst latency of a /health probe loop while writers
+// push the journal past compact_after_bytes (1 MiB here, about 2,500 writes) until one compaction
+// has run. Durability "none", so fsync latency does not blur the picture.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient, type Client } from './http-client.js';
+import { rssBytes, startTownhall, stopServer, type ServerProcess } from './processes.js';
+import { median } from './rounds.js';
+import { seedTown, type SeededTown } from './seed-town.js';
+import { BACKLOG_BODY, JSON_HEADERS, storeToml } from './towns.js';
+import { runWrk } from './wrk.js';
+
+export interface ScaleOptions {
+  sizes: number[];
+  quick: boolean;
+  log: (msg: string) => void;
+}
+
+/** Small, so the compaction phase adds few records before the town is snapshotted (the probes before it write about 250 KB). */
+const COMPACT_AFTER_BYTES = 1024 * 1024;
+const WARMUP_REQUESTS = 200;
+
+interface Latency {
+  p50: number;
+  p99: number;
+  n: number;
+  bad: number;
+}
+
+interface SizeResult {
+  records: number;
+  seedSecs: number;
+  startupMs: number;
+  rssStart: number;
+  rssEnd: number;
+  latencies: Map<string, Latency>;
+  pauseMs: number;
+  probeP99Ms: number;
+  compactionLog: string;
+}
+
+function percentile(values: number[], p: number): number {
+  const v = [...values].sort((a, b) => a - b);
+  return v[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)] ?? NaN;
+}
+
+interface ProbeRequest {
+  method: string;
+  path: string;
+  body?: string;
+}
+
+/** `count` sequential requests (fewer if `maxSecs` runs out, at least 5); `before` runs untimed ahead of each. */
+async function probe(client: Client, count: number, maxSecs: number, make: (i: number) => ProbeRequest, before?: () => Promise<unknown>): Promise<Latency> {
+  const times: number[] = [];
+  let bad = 0;
+  const deadline = performance.now() + maxSecs * 1000;
+  for (let i = 0; i < count && (i < 5 || performance.now() < deadline); i++) {
+    if (before) await before().catch(() => undefined);
+    const r = make(i);
+    const started = performance.now();
+    try {
+      const a = await client.send(r.method, r.path, r.body === undefined ? {} : JSON_HEADERS, r.body);
+      if (a.status >= 300) bad++;
+      times.push(a.ms);
+    } catch (err) {
+      // A reset connection is a failed request, not the end of the run; say which one.
+      bad++;
+      times.push(performance.now() - started);
+      process.stderr.write(`  ${r.method} ${r.path} failed after ${(performance.now() - started).toFixed(0)} ms: ${(err as Error).message}\n`);
+    }
+  }
+  return { p50: median(times), p99: percentile(times, 99), n: times.length, bad };
+}
+
+async function measureSize(records: number, o: ScaleOptions): Promise<SizeResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'townhall-scale-'));
+  const storeDir = join(dir, 'store');
+  let town: SeededTown | undefined;
+  if (records > 0) {
+    o.log(`seeding a town of ${records} records`);
+    town = await seedTown(storeDir, records);
+    o.log(`seeded ${town.tasks} backlog tasks and ${town.messages} messages in ${town.seconds.toFixed(1)} s`);
+  }
+  const server = await startTownhall({ dir, toml: storeToml('none', `path = "${storeDir}"\ncompact_after_bytes = ${COMPACT_AFTER_BYTES}\n`), startTimeoutMs: 600_000 });
+  try {
+    return await measureServer(server, town, records, o);
+  } catch (err) {
+    await new Promise((r) => setTimeout(r, 500));
+    throw new Error(`${records} records: ${(err as Error).message}; Townhall's last words:\n${server.lastWords()}`);
+  } finally {
+    await stopServer(server);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function measureServer(server: ServerProcess, town: SeededTown | undefined, records: number, o: ScaleOptions): Promise<SizeResult> {
+  const rssStart = rssBytes(server.pid);
+  o.log(`${records} records: started in ${server.startupMs.toFixed(0)} ms, RSS ${(rssStart / 2 ** 20).toFixed(0)} MiB`);
+  const latencies = new Map<string, Latency>();
+  let pauseMs = NaN;
+  let probeP99Ms = NaN;
+  let compactionLog = '';
+  if (town !== undefined) {
+    const client = createClient(server.port);
+    const n = o.quick ? 50 : 300;
+    const few = Math.min(o.quick ? 30 : 100, town.agents.length);
+    const maxSecs = o.quick ? 3 : 10;
+    const post = (): ProbeRequest => ({ method: 'POST', path: '/v1/backlog', body: BACKLOG_BODY });
+    // Untimed, so the JIT has compiled the paths before the first timed request.
+    const warmUntil = performance.now() + 3000;
+    for (let i = 0; i < WARMUP_REQUESTS && performance.now() < warmUntil; i++) {
+      await probe(client, 1, 1, () => ({ method: 'GET', path: '/v1/status' }));
+      await probe(client, 1, 1, () => ({ method: 'GET', path: '/v1/backlog?limit=100' }));
+      await probe(client, 1, 1, post);
+    }
+    latencies.set('GET /v1/status', await probe(client, n, maxSecs, () => ({ method: 'GET', path: '/v1/status' })));
+    latencies.set('GET /v1/status after a write', await probe(client, few, maxSecs, () => ({ method: 'GET', path: '/v1/status' }), () => client.send('POST', '/v1/backlog', JSON_HEADERS, BACKLOG_BODY)));
+    latencies.set('GET /v1/backlog?limit=100', await probe(client, few, maxSecs, () => ({ method: 'GET', path: '/v1/backlog?limit=100' })));
+    latencies.set('POST .../inbox/next', await probe(client, few, maxSecs, (i) => ({ method: 'POST', path: `/v1/agents/${town.agents[i % town.agents.length]!}/inbox/next` })));
+    latencies.set('POST /v1/backlog', await probe(client, n, maxSecs, post));
+    const claimable = town.firstTaskIds;
+    latencies.set('POST /v1/backlog/{id}/claim', await probe(client, Math.min(few, claimable.length), maxSecs, (i) => ({ method: 'POST', path: `/v1/backlog/${claimable[i]!}/claim`, body: JSON.stringify({ agent: town.agents[i % town.agents.length]! }) })));
+    client.close();
+    ({ pauseMs, probeP99Ms, compactionLog } = await compactionPause(server, o));
+  }
+  const rssEnd = rssBytes(server.pid);
+  return { records, seedSecs: town?.seconds ?? 0, startupMs: server.startupMs, rssStart, rssEnd, latencies, pauseMs, probeP99Ms, compactionLog };
+}
+
+/** Worst /health latency while 4 writers fill the journal until a compaction has run. */
+async function compactionPause(server: ServerProcess, o: ScaleOptions): Promise<{ pauseMs: number; probeP99Ms: number; compactionLog: string }> {
+  const seen = server.compactions().length;
+  const stop = new AbortController();
+  const writers = runWrk({ port: server.port, load: { requests: [{ method: 'POST', path: '/v1/backlog', headers: JSON_HEADERS, body: BACKLOG_BODY }] }, connections: 4, seconds: 300, timeoutSecs: 30, signal: stop.signal });
+  const client = createClient(server.port);
+  const times: number[] = [];
+  const started = performance.now();
+  let doneAt: number | undefined;
+  while (performance.now() - started < 290_000) {
+    times.push((await probe(client, 1, 1, () => ({ method: 'GET', path: '/health' }))).p50);
+    if (doneAt === undefined && server.compactions().length > seen) doneAt = performance.now();
+    if (doneAt !== undefined && performance.now() - doneAt > 500) break;
+  }
+  stop.abort();
+  const w = await writers;
+  client.close();
+  const log = server.compactions().slice(seen).join(' | ');
+  o.log(`compaction phase: ${w.requests} writes, ${times.length} probes, worst ${Math.max(...times).toFixed(1)} ms; ${log || 'no compaction seen'}`);
+  return { pauseMs: doneAt === undefined ? NaN : Math.max(...times), probeP99Ms: percentile(times, 99), compactionLog: log };
+}
+
+const ms = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '-' : x < 10 ? x.toFixed(2) : x.toFixed(0));
+const mib = (b: number): string => (Number.isFinite(b) ? (b / 2 ** 20).toFixed(0) : '-');
+
+export async function runScale(o: ScaleOptions): Promise<void> {
+  const empty = await measureSize(0, o);
+  const results: SizeResult[] = [];
+  for (const size of o.sizes) results.push(await measureSize(size, o));
+  const names = [...(results[0]?.latencies.keys() ?? [])];
+  console.log(`\nlatency of one request at a time, ms p50 / p99, by town size (records: backlog tasks + messages over 100 agents)\n`);
+  console.log(`| request | ${results.map((r) => `${r.records.toLocaleString('en')}`).join(' | ')} | largest / smallest p50 | target |`);
+  console.log(`|---|${results.map(() => '---:').join('|')}|---:|---|`);
+  for (const name of names) {
+    const cells = results.map((r) => {
+      const l = r.latencies.get(name);
+      return l === undefined ? '-' : `${ms(l.p50)} / ${ms(l.p99)}${l.bad > 0 ? ` (${l.bad} non-2xx)` : ''}`;
+    });
+    const first = results[0]!.latencies.get(name)?.p50 ?? NaN;
+    const last = results[results.length - 1]!.latencies.get(name)?.p50 ?? NaN;
+    const growth = last / first;
+    console.log(`| ${name} | ${cells.join(' | ')} | ${growth.toFixed(1)}x | within 2x: ${growth <= 2 ? 'PASS' : 'FAIL'} |`);
+  }
+  console.log(`\nresources by town size (empty town: start-up ${empty.startupMs.toFixed(0)} ms, RSS ${mib(empty.rssStart)} MiB)\n`);
+  console.log('| records | seeding s | start-up ms | RSS after start MiB | RSS at end MiB | bytes/record | worst /health during compaction ms | /health p99 then ms | target |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const r of results) {
+    const perRecord = (r.rssStart - empty.rssStart) / r.records;
+    const verdicts = [`pause <= 100 ms: ${r.pauseMs <= 100 ? 'PASS' : 'FAIL'}`];
+    if (r.records >= 1_000_000) verdicts.push(`start-up < 10 s: ${r.startupMs < 10_000 ? 'PASS' : 'FAIL'}`);
+    console.log(`| ${r.records.toLocaleString('en')} | ${r.seedSecs.toFixed(1)} | ${r.startupMs.toFixed(0)} | ${mib(r.rssStart)} | ${mib(r.rssEnd)} | ${perRecord.toFixed(0)} | ${ms(r.pauseMs)} | ${ms(r.probeP99Ms)} | ${verdicts.join(', ')} |`);
+  }
+  console.log('\nserver compaction log lines:');
+  for (const r of results) console.log(`  ${r.records}: ${r.compactionLog || '(none seen)'}`);
+}
