@@ -188,7 +188,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
       path: storePath,
       durability,
       compactAfterBytes: read.integer(storeT, 'compact_after_bytes', '[townhall.store]', 4096, 2 ** 40) ?? DEFAULTS.compactAfterBytes,
-      ...readRedisSettings(file, storeT, env, townName),
+      ...readRedisSettings(file, storeT, env, townName, baseDir),
     },
     town: {
       name: townName,

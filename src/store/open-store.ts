@@ -15,6 +15,9 @@ export interface StoreSettings {
   compactAfterBytes: number;
   redisUrl: string | null;
   keyPrefix: string;
+  /** The CA bundle trusted for a rediss:// URL; null: Node's default trust store. */
+  redisCa: Buffer | null;
+  redisCaPath: string | null;
 }
 
 export interface ServedStore extends Store {
@@ -37,8 +40,9 @@ export async function openConfiguredStore(
   logger: { warn(msg: string): void; info?(msg: string): void },
 ): Promise<OpenedStore> {
   if (settings.backend === 'redis' && settings.redisUrl !== null) {
-    const store = await openRedisStore({ url: settings.redisUrl, keyPrefix: settings.keyPrefix, town, logger });
-    return { store, redis: store, description: `store redis ${redactRedisUrl(settings.redisUrl)} (key prefix ${settings.keyPrefix})` };
+    const store = await openRedisStore({ url: settings.redisUrl, ca: settings.redisCa, keyPrefix: settings.keyPrefix, town, logger });
+    const trust = settings.redisCaPath === null ? '' : `, CA ${settings.redisCaPath}`;
+    return { store, redis: store, description: `store redis ${redactRedisUrl(settings.redisUrl)} (key prefix ${settings.keyPrefix}${trust})` };
   }
   const store = await openJournalStore({
     dir: settings.path,

@@ -7,13 +7,16 @@
 //   of waiting, and a commit whose reply was lost is never silently re-sent;
 // - a command timeout, so a hung Redis cannot hold a request past it;
 // - reconnection in the background every <= 1 s, so service comes back by
-//   itself when Redis does.
+//   itself when Redis does;
+// - TLS whenever the URL's scheme is rediss: (in any letter case: ioredis's
+//   own check is case-sensitive and would send `REDISS://` in clear), trusting
+//   the configured CA bundle, else Node's default trust store.
 //
 // Safety: the URL may carry a password. Nothing here puts the URL, or an
 // error message that could echo it, into an exception or a log line: only
 // `redactRedisUrl(url)` and error codes.
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { redactRedisUrl } from './redis-keys.js';
 import { StoreOpenError } from './store-errors.js';
 
@@ -24,8 +27,24 @@ export interface RedisLogger {
   info?(msg: string): void;
 }
 
-export function createRedisClient(url: string, commandTimeoutMs: number, logger: RedisLogger, role: string): Redis {
+/** The CA bundle (PEM) trusted for rediss://; null: Node's default trust store. */
+export type RedisCa = Buffer | null;
+
+/** ioredis TLS options for the URL: none for redis://, the CA (or system CAs) for rediss://. */
+export function redisTlsOptions(url: string, ca: RedisCa): Pick<RedisOptions, 'tls'> {
+  let secure: boolean;
+  try {
+    secure = new URL(url).protocol === 'rediss:';
+  } catch {
+    secure = false;
+  }
+  if (!secure) return {};
+  return { tls: ca === null ? {} : { ca } };
+}
+
+export function createRedisClient(url: string, commandTimeoutMs: number, logger: RedisLogger, role: string, ca: RedisCa = null): Redis {
   const client = new Redis(url, {
+    ...redisTlsOptions(url, ca),
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -33,15 +52,20 @@ export function createRedisClient(url: string, commandTimeoutMs: number, logger:
     commandTimeout: commandTimeoutMs,
     connectTimeout: commandTimeoutMs,
     retryStrategy: (times: number) => Math.min(100 * times, 1000),
+    // No CLIENT SETINFO on connect: a least-privilege ACL user (README) may not run it.
+    disableClientInfo: true,
   });
-  // One warning per outage, not one per reconnection attempt.
+  // One warning per outage, not one per reconnection attempt; none before the
+  // first connection (connectRedis turns that failure into the start-up line).
   let down = false;
+  let connected = false;
   client.on('error', (err: unknown) => {
-    if (down) return;
+    if (down || !connected) return;
     down = true;
     logger.warn(`redis ${role} connection to ${redactRedisUrl(url)} failed (${describeRedisError(err)}); retrying in the background`);
   });
   client.on('ready', () => {
+    connected = true;
     if (down) logger.info?.(`redis ${role} connection to ${redactRedisUrl(url)} is back`);
     down = false;
   });
@@ -50,14 +74,31 @@ export function createRedisClient(url: string, commandTimeoutMs: number, logger:
 
 /** Connect, or throw a StoreOpenError naming the (redacted) URL and the reason. */
 export async function connectRedis(client: Redis, url: string): Promise<void> {
+  // The first error says why (WRONGPASS, a certificate code); what connect()
+  // rejects with after it is often only "Connection is closed".
+  let first: unknown;
+  const remember = (err: unknown): void => void (first ??= err);
+  client.on('error', remember);
   try {
     await client.connect();
     await client.ping();
   } catch (err) {
     client.disconnect();
-    throw new StoreOpenError(`cannot reach Redis at ${redactRedisUrl(url)} (${describeRedisError(err)}); check [townhall.store] redis_url and that redis-server is running`);
+    const reason = describeRedisError(first ?? err);
+    throw new StoreOpenError(`cannot reach Redis at ${redactRedisUrl(url)} (${reason}); ${connectHint(reason)}`);
+  } finally {
+    client.off('error', remember);
   }
 }
+
+/** What to check for a start-up connection failure, by its (secret-free) reason. */
+function connectHint(reason: string): string {
+  if (/^(WRONGPASS|NOAUTH|NOPERM)$/.test(reason)) return 'check the user and password in [townhall.store] redis_url and the ACL of that user';
+  if (/CERT|SIGNATURE|ISSUER|^ERR_TLS|^ERR_SSL/.test(reason)) return 'check [townhall.store] redis_ca_path (the CA that signs the Redis certificate) and that the certificate names the host in redis_url';
+  return 'check [townhall.store] redis_url and that redis-server is running';
+}
+
+const CHECKED_SETTINGS = ['maxmemory-policy', 'appendonly', 'appendfsync'] as const;
 
 /**
  * Refuses an eviction policy that could drop town keys; warns when the AOF
@@ -65,11 +106,12 @@ export async function connectRedis(client: Redis, url: string): Promise<void> {
  * CONFIG (managed Redis, restrictive ACLs) get a warning instead.
  */
 export async function checkRedisServer(client: Redis, url: string, logger: RedisLogger): Promise<void> {
-  let settings: Map<string, string>;
+  // Only the settings we check: `CONFIG GET *` would also hand us requirepass
+  // and masterauth. One parameter per call works on Redis 6 as well as 7.
+  const settings = new Map<string, string>();
   try {
-    const reply = (await client.call('CONFIG', 'GET', '*')) as string[];
-    settings = new Map();
-    for (let i = 0; i + 1 < reply.length; i += 2) settings.set(reply[i]!, reply[i + 1]!);
+    const replies = await Promise.all(CHECKED_SETTINGS.map((name) => client.call('CONFIG', 'GET', name) as Promise<string[]>));
+    for (const reply of replies) for (let i = 0; i + 1 < reply.length; i += 2) settings.set(reply[i]!, reply[i + 1]!);
   } catch (err) {
     logger.warn(`cannot read the configuration of Redis at ${redactRedisUrl(url)} (${describeRedisError(err)}); make sure maxmemory-policy is noeviction and appendonly yes with appendfsync always`);
     return;
@@ -86,10 +128,10 @@ export async function checkRedisServer(client: Redis, url: string, logger: Redis
 }
 
 /** The command and subscriber connections of a replica, connected and with the server checked. */
-export async function openRedisConnections(url: string, commandTimeoutMs: number, logger: RedisLogger): Promise<{ client: Redis; subscriber: Redis }> {
-  const client = createRedisClient(url, commandTimeoutMs, logger, 'command');
+export async function openRedisConnections(url: string, commandTimeoutMs: number, logger: RedisLogger, ca: RedisCa = null): Promise<{ client: Redis; subscriber: Redis }> {
+  const client = createRedisClient(url, commandTimeoutMs, logger, 'command', ca);
   await connectRedis(client, url);
-  const subscriber = createRedisClient(url, commandTimeoutMs, logger, 'subscriber');
+  const subscriber = createRedisClient(url, commandTimeoutMs, logger, 'subscriber', ca);
   try {
     await checkRedisServer(client, url, logger);
     await connectRedis(subscriber, url);

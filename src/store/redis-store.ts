@@ -42,6 +42,8 @@ interface Job {
 
 export interface RedisStoreOptions {
   url: string;
+  /** The CA bundle (PEM) trusted for a rediss:// URL; absent or null: Node's default trust store. */
+  ca?: Buffer | null;
   keyPrefix: string;
   town: string;
   logger: { warn(msg: string): void; info?(msg: string): void };
@@ -78,7 +80,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
   const timeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const snapshotEvery = options.snapshotEvery ?? 1000;
   const maxAttempts = options.maxAttempts ?? 64;
-  const { client, subscriber } = await openRedisConnections(url, timeout, logger);
+  const { client, subscriber } = await openRedisConnections(url, timeout, logger, options.ca ?? null);
   const stats: RedisStoreStats = { commits: 0, transactions: 0, conflicts: 0, remoteApplied: 0, snapshots: 0 };
   const listeners = new Set<(changes: readonly RecordChange[] | 'reset') => void>();
   let lane: Promise<unknown> = Promise.resolve();

@@ -9,7 +9,7 @@
 // contents; the private key only leaves this module inside TlsMaterial.
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../config/config.js';
+import { ConfigError } from '../config/config-error.js';
 
 /** Where a path came from, for messages: `[townhall.tls]` and the key as written (`cert_file` or `cert_path`). */
 export interface PathSource {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/config/config.js';
 import { loadConfig } from '../../src/config/load-config.js';
+import { makeCa } from '../helpers/pki.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -58,4 +59,35 @@ test('a town name with { or } cannot be used in Redis keys', () => {
   dirs.push(dir);
   writeFileSync(join(dir, 'tinytown.toml'), 'name = "a{b}"\n[townhall.store]\nbackend = "redis"\nredis_url = "redis://127.0.0.1"\n');
   assert.throws(() => loadConfig({ flags: { town: dir }, env: {}, cwd: dir }), /contain no \{ or \}/);
+});
+
+test('redis_ca_path loads the CA bundle for rediss://, relative to the config folder; unset means the system CAs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'townhall-storecfg-'));
+  dirs.push(dir);
+  const ca = makeCa(dir, 'redis-ca');
+  writeFileSync(join(dir, 'tinytown.toml'), 'name = "t"\n[townhall.store]\nbackend = "redis"\nredis_url = "rediss://127.0.0.1:6380"\nredis_ca_path = "redis-ca/ca.pem"\n');
+  const store = loadConfig({ flags: { town: dir }, env: {}, cwd: '/' }).config.store;
+  assert.equal(store.redisCaPath, ca.certPath);
+  assert.deepEqual(store.redisCa, ca.cert);
+  const system = load('[townhall.store]\nbackend = "redis"\nredis_url = "rediss://127.0.0.1:6380"\n');
+  assert.equal(system.redisCa, null);
+  assert.equal(system.redisCaPath, null);
+  // The journal does not use it.
+  assert.equal(load(`[townhall.store]\nredis_ca_path = "${ca.certPath}"\n`).redisCa, null);
+});
+
+test('a bad redis_ca_path is one start-up line naming the key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'townhall-storecfg-'));
+  dirs.push(dir);
+  const ca = makeCa(dir, 'redis-ca');
+  writeFileSync(join(dir, 'not-pem.txt'), 'hello');
+  const store = (url: string, path: string): string => `[townhall.store]\nbackend = "redis"\nredis_url = "${url}"\nredis_ca_path = "${path}"\n`;
+  const refuse = (toml: string, pattern: RegExp): void => {
+    assert.throws(() => load(toml), (err: unknown) => err instanceof ConfigError && pattern.test(err.message) && !err.message.includes('\n') && !err.message.includes('hunter2'));
+  };
+  refuse(store('rediss://:hunter2@127.0.0.1', join(dir, 'missing.pem')), /^\[townhall\.store\] redis_ca_path: no such file: .*missing\.pem$/);
+  refuse(store('rediss://:hunter2@127.0.0.1', join(dir, 'not-pem.txt')), /^\[townhall\.store\] redis_ca_path: not a PEM certificate file/);
+  refuse(store('rediss://:hunter2@127.0.0.1', dir), /^\[townhall\.store\] redis_ca_path: is a directory/);
+  refuse(store('redis://:hunter2@127.0.0.1', ca.certPath), /^\[townhall\.store\] redis_ca_path: set, but \[townhall\.store\] redis_url is not a rediss:\/\/ URL/);
+  refuse(`[townhall.store]\nbackend = "redis"\nredis_url = "redis://127.0.0.1"\nredis_ca_file = "x"\n`, /unknown key "redis_ca_file" in \[townhall\.store\]; did you mean "redis_ca_path"/);
 });

@@ -27,6 +27,8 @@ export interface TestRedisOptions {
   /** Extra `--name value` arguments, e.g. ['--requirepass', 'secret']. */
   args?: string[];
   appendonly?: boolean;
+  /** Serve TLS only (`--port 0 --tls-port P`) with this certificate; the URL becomes rediss://. */
+  tls?: { certPath: string; keyPath: string; caPath: string };
 }
 
 let cachedReason: string | false | undefined;
@@ -38,6 +40,22 @@ export function redisSkipReason(): string | false {
     cachedReason = probe.error !== undefined || probe.status !== 0 ? 'redis-server is not installed (apt-get install -y redis-server; .ci/run does this)' : false;
   }
   return cachedReason;
+}
+
+/**
+ * False when redis-server can serve TLS with these files, else why not (a
+ * build without TLS support). It starts redis-server with TLS set up but no
+ * port: a TLS-capable build loads the files and exits with "Configured to not
+ * listen anywhere".
+ */
+export function redisTlsSkipReason(tls: { certPath: string; keyPath: string; caPath: string }): string | false {
+  const plain = redisSkipReason();
+  if (plain !== false) return plain;
+  const probe = spawnSync('redis-server', ['--port', '0', '--tls-port', '0', '--tls-replication', 'yes', '--tls-cert-file', tls.certPath, '--tls-key-file', tls.keyPath,
+    '--tls-ca-cert-file', tls.caPath, '--save', '', '--daemonize', 'no', '--logfile', ''], { encoding: 'utf8', timeout: 10_000 });
+  if (/not listen anywhere/.test(probe.stdout ?? '')) return false;
+  const last = (probe.stdout ?? '').trim().split('\n').at(-1) ?? '';
+  return `redis-server cannot serve TLS here (built without TLS support?): ${last.replace(/^\d+:\w \S+ \S+ \S+ \S+ . /, '')}`;
 }
 
 export async function freePort(): Promise<number> {
@@ -55,8 +73,12 @@ export async function startTestRedis(options: TestRedisOptions = {}): Promise<Te
   const dir = await mkdtemp(join(tmpdir(), 'townhall-redis-'));
   const port = await freePort();
   let child: ChildProcess | null = null;
+  const tls = options.tls;
+  // Clients need no certificate of their own (--tls-auth-clients no): Townhall authenticates with a password.
+  const listen = tls === undefined ? ['--port', String(port)]
+    : ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certPath, '--tls-key-file', tls.keyPath, '--tls-ca-cert-file', tls.caPath, '--tls-auth-clients', 'no'];
   const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
+    ...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '',
     '--appendonly', options.appendonly === false ? 'no' : 'yes', '--appendfsync', 'always',
     '--daemonize', 'no', '--logfile', join(dir, 'redis.log'), ...(options.args ?? []),
   ];
@@ -84,7 +106,7 @@ export async function startTestRedis(options: TestRedisOptions = {}): Promise<Te
   await start();
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tls === undefined ? 'redis' : 'rediss'}://127.0.0.1:${port}`,
     dir,
     stop,
     start,
