@@ -34,7 +34,7 @@ export function agentOperations(town: Town): AnyOperation[] {
         nickname: str({ minLength: 1, maxLength: MAX_NAME_LENGTH }),
         parent_agent_id: { ...agentRef, description: 'The parent agent, by name or id.' },
       }, { required: ['name'] }),
-      output: agentWithId, errors: ['agent.exists', 'agent.not_found'],
+      output: agentWithId, errors: ['agent.exists', 'agent.not_found', 'agent.limit_reached'],
       run: (ctx, input) => town.spawnAgent(input, ctx.commit),
     }),
     defineOperation({

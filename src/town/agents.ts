@@ -28,13 +28,20 @@ export function withAgentId(r: AgentRecord): AgentResult {
   return { ...agentView(r), agent_id: r.id };
 }
 
-export function spawnAgent(w: WriteContext, defaultCli: string, input: SpawnInput): AgentRecord {
+/** States of agents that no longer run: they do not count against `max_agents`. */
+const GONE: ReadonlySet<string> = new Set(['stopped', 'error']);
+
+/** Registers an agent; at most `maxAgents` may be live at once (killed or errored ones do not count). */
+export function spawnAgent(w: WriteContext, defaultCli: string, input: SpawnInput, maxAgents = Infinity): AgentRecord {
   // Reserved names behave like taken names: the supervisor mailbox owns them.
   if (isReservedName(input.name)) {
     throw new OpError('agent.exists', `The name ${JSON.stringify(input.name)} is reserved for the supervisor mailbox.`);
   }
   if (w.tx.get('meta', nameKey(input.name)) !== undefined) {
     throw new OpError('agent.exists', `An agent named ${JSON.stringify(input.name)} already exists.`);
+  }
+  if (Number.isFinite(maxAgents) && w.tx.list<AgentRecord>('agents').filter((a) => !GONE.has(a.state)).length >= maxAgents) {
+    throw new OpError('agent.limit_reached', `The town already runs ${maxAgents} agents (max_agents); stop or prune one, or raise the limit.`);
   }
   const parent = input.parent_agent_id === undefined || input.parent_agent_id === null ? null : resolveAgent(w.tx, input.parent_agent_id).id;
   const agent: AgentRecord = {

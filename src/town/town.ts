@@ -201,7 +201,7 @@ export function createTown(deps: TownDeps): Town {
 
     listAgents: (page) => store.read((tx) => listAgents(tx, page)),
     getAgent: (ref) => store.read((tx) => agentView(resolveAgent(tx, ref))),
-    spawnAgent: (input, commit) => write((w) => withAgentId(spawnAgent(w, config.defaultCli, input)), commit),
+    spawnAgent: (input, commit) => write((w) => withAgentId(spawnAgent(w, config.defaultCli, input, config.maxAgents)), commit),
     heartbeat: (ref, state) => write((w) => withAgentId(heartbeat(w, ref, state))),
     killAgent: (ref) => write((w) => withAgentId(killAgent(w, ref))),
     restartAgent: (ref) => write((w) => withAgentId(restartAgent(w, ref))),

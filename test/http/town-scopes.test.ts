@@ -211,12 +211,17 @@ describe('/api/scaling and /metrics town figures', () => {
     assert.equal(r.scaling_recommendation, 'steady');
   });
 
-  test('more active agents than work: scale_down; stopped agents are not active', async () => {
-    await s.request('POST', '/v1/agents', { body: { name: 'sc' } });
+  test('more active agents than work: scale_down; max_agents holds; stopped agents are not active', async () => {
+    const third = await s.request('POST', '/v1/agents', { body: { name: 'sc' } });
+    assert.equal(third.status, 409, 'max_agents = 2 live agents');
+    assert.equal(third.json.type, 'https://townhall.dev/problems/town-agent-limit');
+    await s.request('DELETE', `/v1/backlog/${t[2]}`);
+    assert.equal((await scaling()).scaling_recommendation, 'steady');
+    await s.request('POST', `/v1/tasks/${t[1]}/complete`, { body: { result: 'ok' } });
     assert.equal((await scaling()).scaling_recommendation, 'scale_down');
-    await s.request('POST', '/v1/agents/sc/kill');
+    await s.request('POST', '/v1/agents/sb/kill');
     const r = await scaling();
-    assert.equal(r.active_agents, 2);
+    assert.equal(r.active_agents, 1);
     assert.equal(r.scaling_recommendation, 'steady');
   });
 
@@ -229,16 +234,16 @@ describe('/api/scaling and /metrics town figures', () => {
     assert.match(String(r.headers['content-type']), /^text\/plain/);
     const expected: Record<string, number> = {
       'townhall_agents{state="starting"}': 1,
-      'townhall_agents{state="working"}': 1,
+      'townhall_agents{state="working"}': 0,
       'townhall_agents{state="stopped"}': 1,
-      'townhall_agents{state="idle"}': 0,
       'townhall_agents{state="cold"}': 0,
-      'townhall_tasks{state="pending"}': 1,
+      'townhall_tasks{state="pending"}': 0,
       'townhall_tasks{state="assigned"}': 1,
-      'townhall_tasks{state="running"}': 1,
-      'townhall_tasks{state="completed"}': 0,
-      'townhall_backlog_length': 1,
-      'townhall_urgent_messages': 3, // two sent urgent, plus the shutdown queued by killing sc
+      'townhall_tasks{state="running"}': 0,
+      'townhall_tasks{state="completed"}': 1,
+      'townhall_tasks{state="cancelled"}': 1,
+      'townhall_backlog_length': 0,
+      'townhall_urgent_messages': 3, // two sent urgent, plus the shutdown queued by killing sb
     };
     for (const [series, value] of Object.entries(expected)) assert.equal(metric(r.text, series), value, series);
     assert.match(r.text, /# TYPE townhall_agents gauge/);
@@ -248,11 +253,13 @@ describe('/api/scaling and /metrics town figures', () => {
   test('/v1/status agrees with /metrics', async () => {
     const r = await s.request('GET', '/v1/status');
     assert.equal(r.json.name, 'scaletown');
-    assert.equal(r.json.agent_count, 3);
-    assert.equal(r.json.agents.length, 3);
-    assert.deepEqual(r.json.agents_by_state, { starting: 1, idle: 0, working: 1, paused: 0, draining: 0, stopped: 1, error: 0, cold: 0 });
-    assert.deepEqual(r.json.tasks_by_state, { pending: 1, assigned: 1, running: 1, completed: 0, failed: 0, cancelled: 0 });
-    assert.equal(r.json.backlog, 1);
+    assert.equal(r.json.agent_count, 2);
+    assert.equal(r.json.agents.length, 2);
+    assert.equal(r.json.agents_by_state.starting, 1);
+    assert.equal(r.json.agents_by_state.stopped, 1);
+    assert.equal(r.json.agents_by_state.working, 0);
+    assert.deepEqual(r.json.tasks_by_state, { pending: 0, assigned: 1, running: 0, completed: 1, failed: 0, cancelled: 1 });
+    assert.equal(r.json.backlog, 0);
   });
 
   test('no work left with agents up: scale_to_zero', async () => {
@@ -262,7 +269,7 @@ describe('/api/scaling and /metrics town figures', () => {
     const r = await scaling();
     assert.equal(r.queue_depth + r.pending_tasks + r.in_flight_tasks, 0);
     assert.equal(r.desired_agents, 0);
-    assert.equal(r.active_agents, 2);
+    assert.equal(r.active_agents, 1);
     assert.equal(r.scaling_recommendation, 'scale_to_zero');
   });
 });

@@ -150,3 +150,13 @@ test('prune removes stopped and errored agents with their messages, or all', asy
   assert.equal((await all(store, 'agents')).length, 0);
   await rejectsWith(town.getAgent('live'), 'agent.not_found');
 });
+
+test('max_agents is enforced: the spawn past it is agent.limit_reached; a stopped agent frees its place', async () => {
+  const { town } = makeTown({ maxAgents: 2 });
+  await town.spawnAgent({ name: 'a' });
+  await town.spawnAgent({ name: 'b' });
+  await rejectsWith(town.spawnAgent({ name: 'c' }), 'agent.limit_reached');
+  await town.killAgent('a');
+  assert.equal((await town.spawnAgent({ name: 'c' })).name, 'c');
+  await rejectsWith(town.spawnAgent({ name: 'd' }), 'agent.limit_reached');
+});

@@ -30,7 +30,7 @@ export function makeTown(config: Partial<TownConfig> = {}): Fixture {
   const town = createTown({
     store,
     clock,
-    config: { name: 'testtown', defaultCli: 'claude', maxAgents: 5, heartbeatTimeoutSecs: 120, ...config },
+    config: { name: 'testtown', defaultCli: 'claude', maxAgents: 10, heartbeatTimeoutSecs: 120, ...config },
   });
   return { store, clock, town };
 }
