@@ -11,9 +11,11 @@
 // - an owner that has not used the gate for a minute (a client's first
 //   verification) goes ahead of the others, and when the queue is full it
 //   takes the place of the newest task of the owner holding the most places
-//   (that task is shed, 503). So even a flood from many addresses, which
-//   fills the queue one place each, cannot keep a new client from being
-//   verified; each flooding address is "new" at most once a minute.
+//   (that task is shed, 503), or, when only new owners wait, of the oldest of
+//   them. New owners are served newest first, so the first requests of a
+//   flood from many addresses (each new once) cannot stand in front of a
+//   client that comes after them; a flooding address stays "new" only until
+//   it uses the gate, and is new again only after a minute without.
 
 export interface Argon2Gate {
   /**
@@ -40,7 +42,7 @@ export function createArgon2Gate(maxConcurrency: number, maxQueue: number, now: 
   let active = 0;
   let queued = 0;
   const share = ownerShare(maxQueue);
-  // New owners first, in arrival order; then owners in turn order (Map keeps insertion order).
+  // New owners first, newest first; then owners in turn order (Map keeps insertion order).
   const first: Waiter[] = [];
   const waiting = new Map<string, Waiter[]>();
   const lastSeen = new Map<string, number>();
@@ -55,7 +57,7 @@ export function createArgon2Gate(maxConcurrency: number, maxQueue: number, now: 
   }
 
   function next(): Waiter | undefined {
-    const w = first.shift();
+    const w = first.pop();
     if (w !== undefined) return w;
     const head = waiting.entries().next();
     if (head.done === true) return undefined;
@@ -67,14 +69,20 @@ export function createArgon2Gate(maxConcurrency: number, maxQueue: number, now: 
     return out;
   }
 
-  /** Sheds the newest task of the owner holding the most places; false if only new owners wait. */
+  /** Sheds the newest task of the owner holding the most places, else the oldest new owner's; false if none waits. */
   function shedOne(): boolean {
     let longest: Waiter[] | undefined;
     let longestOwner = '';
     for (const [owner, list] of waiting) {
       if (longest === undefined || list.length > longest.length) [longest, longestOwner] = [list, owner];
     }
-    if (longest === undefined) return false;
+    if (longest === undefined) {
+      const oldest = first.shift();
+      if (oldest === undefined) return false;
+      queued--;
+      oldest(false);
+      return true;
+    }
     const victim = longest.pop()!;
     if (longest.length === 0) waiting.delete(longestOwner);
     queued--;

@@ -31,6 +31,8 @@ describe('createArgon2Gate: per-owner share and turns', () => {
 
   test('the whole-queue bound still holds across owners', async () => {
     const gate = createArgon2Gate(1, 2);
+    // Owners that used the gate a moment ago are not new: none may take another's place.
+    for (const o of ['x', 'a', 'b', 'c']) await gate.run(async () => undefined, o);
     const first = holdable();
     const p0 = gate.run(first.task, 'x');
     const results = [gate.run(async () => 1, 'a'), gate.run(async () => 2, 'b'), gate.run(async () => 3, 'c')];
@@ -90,5 +92,18 @@ describe('createArgon2Gate: new owners under a flood from many owners', () => {
     assert.equal(await queuedF, null, 'shed for the new owner g');
     first.release();
     assert.deepEqual(await Promise.all([p0, late]), ['done', 'late']);
+  });
+
+  test('a burst of new owners fills the queue: a new owner after them takes the oldest place and runs first', async () => {
+    const gate = createArgon2Gate(1, 3, () => 0);
+    const first = holdable();
+    const p0 = gate.run(first.task, 'x');
+    const order: string[] = [];
+    const burst = ['n1', 'n2', 'n3'].map((o) => gate.run(async () => void order.push(o), o));
+    const victim = gate.run(async () => void order.push('victim'), 'victim');
+    assert.equal(await burst[0], null, 'the oldest new owner was shed');
+    first.release();
+    await Promise.all([p0, victim, ...burst]);
+    assert.deepEqual(order, ['victim', 'n3', 'n2']);
   });
 });
