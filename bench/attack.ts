@@ -156,15 +156,20 @@ function startAttacker(role: 'pipeline' | 'flood', port: number): { stop: () => 
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   return {
     stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
+      // The server may have closed every socket of the attacker already, and it may have ended.
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
       return out.trim();
     },
   };
 }
 
 async function runAttacker(role: string, port: number): Promise<void> {
+  // Stay up until told to stop, even when the server has closed every socket.
+  setInterval(() => undefined, 1000);
   if (role === 'pipeline') {
     const stop = startPipeliners(port);
     process.once('SIGTERM', () => {
