@@ -20,10 +20,10 @@ function answerOf(outcome: ApiKeyOutcome): VerifierAnswer {
 export function apiKeyVerifier(keys: ApiKeyVerifier, leaveJwtsToOidc: boolean): Verifier {
   return {
     method: 'api_key',
-    verify({ credential }) {
+    verify({ credential, clientAddress }) {
       if (credential.kind === 'none') return NOT_MINE;
       if (leaveJwtsToOidc && credential.kind === 'bearer' && isJwtShaped(credential.token)) return NOT_MINE;
-      const outcome = keys.verifyApiKey(credential);
+      const outcome = keys.verifyApiKey(credential, clientAddress);
       return outcome instanceof Promise ? outcome.then(answerOf) : answerOf(outcome);
     },
     provenBefore({ credential }) {

@@ -19,6 +19,7 @@ import type { Argon2Gate } from './argon2-gate.js';
 import type { Credential } from './credentials.js';
 import type { Principal } from './principal.js';
 import { effectiveScopes } from './scopes.js';
+import { selectorForKeyId, selectorOf } from './token-selector.js';
 
 export type AuthFailureReason = 'malformed' | 'unknown_key' | 'wrong_secret' | 'expired' | 'disabled';
 
@@ -42,7 +43,8 @@ export interface ApiKeyVerifierOptions {
 
 export interface ApiKeyVerifier {
   /** Synchronous for answers from the caches; a Promise when Argon2 has to run. */
-  verifyApiKey(credential: Exclude<Credential, { kind: 'none' }>): ApiKeyOutcome | Promise<ApiKeyOutcome>;
+  /** `owner`: the client address, for the Argon2 gate's per-address share. */
+  verifyApiKey(credential: Exclude<Credential, { kind: 'none' }>, owner?: string): ApiKeyOutcome | Promise<ApiKeyOutcome>;
   /** Whether this credential is in the verified cache now (proven before; no Argon2 needed). */
   isCached(credential: Credential): boolean;
 }
@@ -99,6 +101,21 @@ export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise
     dummies.set(set, await hashToken(randomBytes(24).toString('base64'), typeof parsed === 'string' ? DEFAULT_HASH_PARAMS : parsed));
   }
 
+  // Which key a token's selector names; and the keys that take tokens without one.
+  const bySelector = new Map<string, number>();
+  keys.forEach((k, i) => {
+    const selector = selectorForKeyId(k.id);
+    const other = bySelector.get(selector);
+    if (other !== undefined) throw new Error(`API keys "${keys[other]!.id}" and "${k.id}" have the same token selector; rename one of them`);
+    bySelector.set(selector, i);
+  });
+  const withoutSelector = keys.flatMap((k, i) => (k.tokenSelector ? [] : [i]));
+  const dummyList = [...dummies.values()];
+  function dummyFor(value: string): string {
+    const pick = createHmac('sha256', hmacKey).update(`dummy\0${value}`).digest().readUInt32BE(0);
+    return dummyList[pick % dummyList.length]!;
+  }
+
   function cacheKeyOf(c: Exclude<Credential, { kind: 'none' | 'malformed' }>): string {
     // One update: this runs on every authenticated request.
     const scoped = c.kind === 'basic' ? `basic\0${c.keyId}\0${c.token}` : `token\0${c.token}`;
@@ -123,13 +140,31 @@ export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise
     return { ok: true, principal: principals[index]! };
   }
 
-  /** Bearer and X-API-Key name no key: try each in turn. */
-  async function matchAnyKey(token: string): Promise<number> {
-    for (const [i, key] of keys.entries()) {
-      opts.onArgon2?.();
-      if (await verifyToken(key.hash, token)) return i;
+  type BearerTarget = { kind: 'key'; index: number } | { kind: 'unselected' } | { kind: 'none' };
+  /** Which hashes a Bearer / X-API-Key token is tried against (see the header). */
+  function targetOf(token: string): BearerTarget {
+    const selector = selectorOf(token);
+    const index = selector === null ? undefined : bySelector.get(selector);
+    if (index !== undefined) return { kind: 'key', index };
+    return withoutSelector.length > 0 ? { kind: 'unselected' } : { kind: 'none' };
+  }
+
+  async function matchToken(target: BearerTarget, token: string): Promise<number> {
+    opts.onArgon2?.();
+    switch (target.kind) {
+      case 'key':
+        return (await verifyToken(keys[target.index]!.hash, token)) ? target.index : -1;
+      case 'none':
+        await verifyToken(dummyFor(selectorOf(token) ?? token), token);
+        return -1;
+      case 'unselected':
+        // Tokens made without a selector: one run per key that may hold one (the documented cost).
+        for (const [n, i] of withoutSelector.entries()) {
+          if (n > 0) opts.onArgon2?.();
+          if (await verifyToken(keys[i]!.hash, token)) return i;
+        }
+        return -1;
     }
-    return -1;
   }
 
   /** Basic names a key (or none, -1): one verification per parameter set, real or dummy. */
@@ -144,13 +179,14 @@ export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise
     return matched;
   }
 
-  async function verifyWithArgon2(credential: Exclude<Credential, { kind: 'none' | 'malformed' }>, cacheKey: string): Promise<ApiKeyOutcome> {
+  async function verifyWithArgon2(credential: Exclude<Credential, { kind: 'none' | 'malformed' }>, cacheKey: string, owner: string | undefined): Promise<ApiKeyOutcome> {
     const named = credential.kind === 'basic' ? findKeyById(credential.keyId) : null;
-    const matched = await gate.run(() => (named === null ? matchAnyKey(credential.token) : matchNamedKey(named, credential.token)));
+    const target = credential.kind === 'basic' ? null : targetOf(credential.token);
+    const matched = await gate.run(() => (target === null ? matchNamedKey(named ?? -1, credential.token) : matchToken(target, credential.token)), owner);
     if (matched === null) return { ok: false, reason: 'busy' };
     const after = clock.now();
     if (matched === -1) {
-      const reason: AuthFailureReason = named === -1 ? 'unknown_key' : 'wrong_secret';
+      const reason: AuthFailureReason = named === -1 || target?.kind === 'none' ? 'unknown_key' : 'wrong_secret';
       failures.set(cacheKey, reason, after + Math.min(FAILURE_TTL_MS, Math.max(cacheTtlMs, 1000)));
       return { ok: false, reason };
     }
@@ -163,7 +199,7 @@ export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise
       if (credential.kind === 'none' || credential.kind === 'malformed') return false;
       return successes.get(cacheKeyOf(credential), clock.now()) !== undefined;
     },
-    verifyApiKey(credential) {
+    verifyApiKey(credential, owner) {
       if (credential.kind === 'malformed') return { ok: false, reason: 'malformed' };
       const now = clock.now();
       const cacheKey = cacheKeyOf(credential);
@@ -177,7 +213,7 @@ export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise
         opts.onCacheHit?.();
         return { ok: false, reason: failed };
       }
-      return verifyWithArgon2(credential, cacheKey);
+      return verifyWithArgon2(credential, cacheKey, owner);
     },
   };
 }

@@ -5,7 +5,8 @@
 // closed list in denial-reasons.ts, goes to the limiter, the audit log and
 // the metrics alike; the client always sees the same 401.
 //
-// The failure limiter: an address with too many failed attempts gets 429
+// The failure limiter counts per address and credential fingerprint, with a
+// higher per-address ceiling (failure-limiter.ts): a blocked attempt gets 429
 // without any verification, except for a credential some verifier already
 // proved (a key in the verified cache, a handshake-verified certificate), so
 // one client with a stale key cannot lock out its neighbours' good keys.
@@ -15,6 +16,7 @@
 import { OpError, type ErrorExtras } from '../errors.js';
 import { parseCredential } from './credentials.js';
 import { DENIAL_REASONS, type DenialReason } from './denial-reasons.js';
+import { processFingerprinter, type CredentialFingerprinter } from './credential-fingerprint.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import type { Principal } from './principal.js';
 import type { AuthInput, AuthMethod, Verifier, VerifierAnswer, VerifierInput } from './verifier.js';
@@ -41,10 +43,18 @@ export interface ChainOptions {
   limiter: FailureLimiter;
   /** The `detail` of every 401, e.g. "A valid API key is required." */
   unauthorizedDetail: string;
+  /** What the limiter counts against besides the address; default: one per process, stable across reloads. */
+  fingerprint?: CredentialFingerprinter;
+}
+
+/** The request as the limiter sees it. */
+interface Attempt extends VerifierInput {
+  fingerprint: string;
 }
 
 export function createAuthenticator(opts: ChainOptions): Authenticator {
   const { verifiers, limiter } = opts;
+  const fingerprintOf = opts.fingerprint ?? processFingerprinter;
   if (verifiers.length === 0) throw new Error('an authenticator needs at least one verifier');
 
   function errorFor(reason: DenialReason, answer: VerifierAnswer | null, presented: boolean, retryAfter: number): OpError {
@@ -70,34 +80,34 @@ export function createAuthenticator(opts: ChainOptions): Authenticator {
     }
   }
 
-  function deny(input: VerifierInput, reason: DenialReason, method: AuthMethod, answer: VerifierAnswer | null = null, retryAfter = 0, counted = false): AuthResult {
-    if (DENIAL_REASONS[reason].counts && !counted) limiter.recordFailure(input.clientAddress);
+  function deny(input: Attempt, reason: DenialReason, method: AuthMethod, answer: VerifierAnswer | null = null, retryAfter = 0, counted = false): AuthResult {
+    if (DENIAL_REASONS[reason].counts && !counted) limiter.recordFailure(input.clientAddress, input.fingerprint);
     const presented = input.credential.kind !== 'none' || input.peer !== null;
     return { ok: false, reason, method, error: errorFor(reason, answer, presented, retryAfter) };
   }
 
   /** The result for a verifier's answer, or null to go on down the chain. `counted`: a failure was recorded when the attempt started. */
-  function conclude(input: VerifierInput, verifier: Verifier, answer: VerifierAnswer, counted = false): AuthResult | null {
-    if (counted && !(answer.kind === 'denied' && DENIAL_REASONS[answer.reason].counts)) limiter.withdraw(input.clientAddress);
+  function conclude(input: Attempt, verifier: Verifier, answer: VerifierAnswer, counted = false): AuthResult | null {
+    if (counted && !(answer.kind === 'denied' && DENIAL_REASONS[answer.reason].counts)) limiter.withdraw(input.clientAddress, input.fingerprint);
     if (answer.kind === 'not_mine') return null;
     if (answer.kind === 'principal') return { ok: true, principal: answer.principal, method: verifier.method };
     return deny(input, answer.reason, verifier.method, answer, 0, counted);
   }
 
-  function unclaimed(input: VerifierInput): AuthResult {
+  function unclaimed(input: Attempt): AuthResult {
     return deny(input, input.credential.kind === 'none' ? 'missing' : 'unsupported_credential', 'none');
   }
 
-  function runFrom(input: VerifierInput, start: number): AuthResult | Promise<AuthResult> {
+  function runFrom(input: Attempt, start: number): AuthResult | Promise<AuthResult> {
     for (let i = start; i < verifiers.length; i++) {
       const verifier = verifiers[i]!;
       const answer = verifier.verify(input);
       if (answer instanceof Promise) {
-        limiter.recordFailure(input.clientAddress);
+        limiter.recordFailure(input.clientAddress, input.fingerprint);
         return answer.then(
           (a) => conclude(input, verifier, a, true) ?? runFrom(input, i + 1),
           (err: unknown) => {
-            limiter.withdraw(input.clientAddress);
+            limiter.withdraw(input.clientAddress, input.fingerprint);
             throw err;
           },
         );
@@ -110,9 +120,10 @@ export function createAuthenticator(opts: ChainOptions): Authenticator {
 
   return {
     authenticate(auth) {
-      const input: VerifierInput = { ...auth, credential: parseCredential(auth.headers) };
+      const credential = parseCredential(auth.headers);
+      const input: Attempt = { ...auth, credential, fingerprint: fingerprintOf(credential, auth.peer) };
       if (input.credential.kind === 'none' && input.peer === null) return deny(input, 'missing', 'none');
-      const retryAfter = limiter.blockedFor(input.clientAddress);
+      const retryAfter = limiter.blockedFor(input.clientAddress, input.fingerprint);
       if (retryAfter > 0 && !verifiers.some((v) => v.provenBefore(input))) return deny(input, 'rate_limited', 'none', null, retryAfter);
       return runFrom(input, 0);
     },

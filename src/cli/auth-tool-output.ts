@@ -48,6 +48,8 @@ export function formatKeyText(key: NewKey): string {
     `id = ${tomlString(key.id)}`,
     `hash = ${tomlString(key.hash)}`,
     `scopes = [${scopes}]`,
+    '# the token begins with this key\'s selector: the server tries this hash only',
+    'token_selector = true',
     '',
   ].join('\n');
 }
@@ -99,6 +101,7 @@ export function formatKeyJson(key: NewKey): string {
     token: key.token,
     hash: key.hash,
     scopes: configuredScopes(key),
+    token_selector: true,
     mode: 'api_key',
     hash_params: {
       algorithm: 'argon2id',

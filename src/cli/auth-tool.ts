@@ -23,6 +23,7 @@ import {
   type NewKey,
 } from './auth-tool-output.js';
 import { generateToken } from './random-token.js';
+import { tokenWithSelector } from '../auth/token-selector.js';
 import { StdinInputError, stripOneTrailingNewline } from './read-stdin.js';
 
 export interface AuthToolIo {
@@ -44,7 +45,8 @@ Creating a key (no command) prints "Key ID:", "API Key:" and "Hash:" lines and
 a tinytown.toml snippet on stdout; advice and curl examples go to stderr.
   --scopes a,b         scopes: town.read, town.write, agent.manage, admin
                        (default: admin, i.e. every scope)
-  --token-length N     token length, ${TOKEN_LENGTH.min}-${TOKEN_LENGTH.max} characters of [A-Za-z0-9] (default ${TOKEN_LENGTH.default})
+  --token-length N     token length, ${TOKEN_LENGTH.min}-${TOKEN_LENGTH.max} characters of [A-Za-z0-9] (default ${TOKEN_LENGTH.default});
+                       the first 8 are the key id's public selector, the rest random
   --env                print NAME=value lines (an env file) instead
   --env-prefix P       prefix of the server's names with --env (default TOWNHALL_);
                        the client's API_KEY_ID and API_TOKEN keep their names
@@ -82,9 +84,12 @@ export async function runAuthTool(argv: string[], io: AuthToolIo): Promise<numbe
         io.stdout(`${PROG} ${VERSION}\n`);
         return 0;
       case 'generate': {
-        const token = generateToken(command.tokenLength);
+        // The token begins with the id's public selector, so the server runs
+        // Argon2 against this key's hash only (auth/token-selector.ts).
+        const id = randomUUID();
+        const token = tokenWithSelector(id, command.tokenLength, generateToken);
         const key: NewKey = {
-          id: randomUUID(),
+          id,
           token,
           hash: await hashToken(token, command.params),
           scopes: command.scopes,

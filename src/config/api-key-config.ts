@@ -18,6 +18,8 @@ export interface RawKey {
   scopes: readonly string[];
   expiresAt: number | null;
   disabled: boolean;
+  /** `token_selector = true`: the key's tokens all begin with its selector (absent: false). */
+  tokenSelector?: boolean;
   /** Where the key came from, for messages: `[[townhall.auth.keys]] #2`, `TOWNHALL_API_TOKEN_HASH`. */
   source: string;
 }
@@ -48,6 +50,7 @@ export function readKeyList(auth: TomlTable): RawKey[] {
       scopes: read.stringList(entry, 'scopes', label) ?? [],
       expiresAt: read.datetime(entry, 'expires_at', label) ?? null,
       disabled: read.boolean(entry, 'disabled', label) ?? false,
+      tokenSelector: read.boolean(entry, 'token_selector', label) ?? false,
       source: `${label} (id "${id}")`,
     };
   });
@@ -72,6 +75,6 @@ export function checkKeys(raw: readonly RawKey[], allowWeakHashes: boolean): Api
           '(e.g. m=19456,t=2); re-hash with node bin/auth-tool.js, or set allow_weak_hashes = true in [townhall.auth]',
       );
     }
-    return { id, named: k.id !== undefined, hash: k.hash, scopes: parseScopes(k.scopes, k.source), expiresAt: k.expiresAt, disabled: k.disabled };
+    return { id, named: k.id !== undefined, hash: k.hash, scopes: parseScopes(k.scopes, k.source), expiresAt: k.expiresAt, disabled: k.disabled, tokenSelector: k.tokenSelector ?? false };
   });
 }

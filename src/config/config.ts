@@ -20,6 +20,8 @@ export interface ApiKeyConfig {
   /** Epoch ms, or null for no expiry. */
   expiresAt: number | null;
   disabled: boolean;
+  /** Every token of this key begins with its selector (auth/token-selector.ts): tokens without one are not tried against it. */
+  tokenSelector: boolean;
 }
 
 export interface AuthConfig {

@@ -18,7 +18,7 @@ export const KNOWN_KEYS = {
     'max_failed_attempts_per_minute', 'argon2_max_concurrency', 'argon2_max_queue',
     'issuer', 'audience', 'jwks_url', 'required_scopes', 'clock_skew_seconds', 'accept_api_keys',
   ],
-  'townhall.auth.keys': ['id', 'hash', 'scopes', 'expires_at', 'disabled'],
+  'townhall.auth.keys': ['id', 'hash', 'scopes', 'expires_at', 'disabled', 'token_selector'],
   'townhall.log': ['format'],
   // cert_file/key_file/ca_file: the names Tinytown writes, aliases of the documented *_path.
   'townhall.tls': ['enabled', 'cert_path', 'key_path', 'cert_file', 'key_file', 'min_version'],

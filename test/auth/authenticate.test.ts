@@ -26,13 +26,15 @@ function fake(method: Verifier['method'], answer: (input: VerifierInput) => Veri
 }
 
 const input = (headers: Record<string, string> = { authorization: 'Bearer abc' }) => ({ headers, clientAddress: '10.0.0.1', peer: null });
+// These tests are about the chain: every credential shares one fingerprint, so the limiter acts per address.
+const ONE = (): string => '';
 const settle = async (r: AuthResult | Promise<AuthResult>): Promise<AuthResult> => r;
 
 describe('createAuthenticator', () => {
   test('the first verifier that claims the request decides; "not mine" passes it on', async () => {
     const first = fake('api_key', () => ({ kind: 'not_mine' }));
     const second = fake('oidc', () => ({ kind: 'principal', principal: ADMIN }));
-    const a = createAuthenticator({ verifiers: [first, second], limiter: createFailureLimiter(5, clock), unauthorizedDetail: 'd' });
+    const a = createAuthenticator({ verifiers: [first, second], limiter: createFailureLimiter(5, clock), unauthorizedDetail: 'd', fingerprint: ONE });
     const r = await settle(a.authenticate(input()));
     assert.deepEqual(r, { ok: true, principal: ADMIN, method: 'oidc' });
     assert.deepEqual([first.calls, second.calls], [1, 1]);
@@ -40,7 +42,7 @@ describe('createAuthenticator', () => {
 
   test('no credential: missing (not counted); a credential nobody claims: unsupported_credential (counted)', async () => {
     const limiter = createFailureLimiter(1, clock);
-    const a = createAuthenticator({ verifiers: [fake('api_key', () => ({ kind: 'not_mine' }))], limiter, unauthorizedDetail: 'd' });
+    const a = createAuthenticator({ verifiers: [fake('api_key', () => ({ kind: 'not_mine' }))], limiter, unauthorizedDetail: 'd', fingerprint: ONE });
     const missing = await settle(a.authenticate(input({})));
     assert.equal(missing.ok ? '' : missing.reason, 'missing');
     assert.equal(limiter.blockedFor('10.0.0.1'), 0);
@@ -57,12 +59,12 @@ describe('createAuthenticator', () => {
       [{ kind: 'denied', reason: 'busy' }, 'auth.busy'],
     ];
     for (const [answer, code] of answers) {
-      const a = createAuthenticator({ verifiers: [fake('oidc', () => answer)], limiter: createFailureLimiter(100, clock), unauthorizedDetail: 'd' });
+      const a = createAuthenticator({ verifiers: [fake('oidc', () => answer)], limiter: createFailureLimiter(100, clock), unauthorizedDetail: 'd', fingerprint: ONE });
       const r = await settle(a.authenticate(input()));
       assert.ok(!r.ok && r.error instanceof OpError);
       assert.equal(r.error.code, code);
     }
-    const a = createAuthenticator({ verifiers: [fake('oidc', () => answers[2]![0])], limiter: createFailureLimiter(100, clock), unauthorizedDetail: 'd' });
+    const a = createAuthenticator({ verifiers: [fake('oidc', () => answers[2]![0])], limiter: createFailureLimiter(100, clock), unauthorizedDetail: 'd', fingerprint: ONE });
     const r = await settle(a.authenticate(input()));
     assert.equal(r.ok ? 0 : r.error.extras.retry_after_secs, 7);
   });
@@ -75,7 +77,7 @@ describe('createAuthenticator', () => {
       return { kind: 'denied', reason: 'wrong_secret' };
     });
     const limiter = createFailureLimiter(5, clock);
-    const a = createAuthenticator({ verifiers: [v], limiter, unauthorizedDetail: 'd' });
+    const a = createAuthenticator({ verifiers: [v], limiter, unauthorizedDetail: 'd', fingerprint: ONE });
     const pending = Array.from({ length: 30 }, () => settle(a.authenticate(input())));
     release();
     const reasons = (await Promise.all(pending)).map((r) => (r.ok ? 'ok' : r.reason));
@@ -87,7 +89,7 @@ describe('createAuthenticator', () => {
   test('a slow attempt that succeeds is taken back: good clients never fill the limiter', async () => {
     const v = fake('api_key', async () => ({ kind: 'principal', principal: ADMIN }));
     const limiter = createFailureLimiter(2, clock);
-    const a = createAuthenticator({ verifiers: [v], limiter, unauthorizedDetail: 'd' });
+    const a = createAuthenticator({ verifiers: [v], limiter, unauthorizedDetail: 'd', fingerprint: ONE });
     for (let i = 0; i < 10; i++) assert.equal((await settle(a.authenticate(input()))).ok, true);
     assert.equal(limiter.blockedFor('10.0.0.1'), 0);
   });
@@ -96,10 +98,20 @@ describe('createAuthenticator', () => {
     const limiter = createFailureLimiter(1, clock);
     limiter.recordFailure('10.0.0.1');
     const unproven = fake('api_key', () => ({ kind: 'principal', principal: ADMIN }));
-    const r = await settle(createAuthenticator({ verifiers: [unproven], limiter, unauthorizedDetail: 'd' }).authenticate(input()));
+    const r = await settle(createAuthenticator({ verifiers: [unproven], limiter, unauthorizedDetail: 'd', fingerprint: ONE }).authenticate(input()));
     assert.ok(!r.ok && r.reason === 'rate_limited' && r.error.code === 'rate.limited');
     assert.equal(unproven.calls, 0);
     const proven = fake('api_key', () => ({ kind: 'principal', principal: ADMIN }), true);
-    assert.equal((await settle(createAuthenticator({ verifiers: [proven], limiter, unauthorizedDetail: 'd' }).authenticate(input()))).ok, true);
+    assert.equal((await settle(createAuthenticator({ verifiers: [proven], limiter, unauthorizedDetail: 'd', fingerprint: ONE }).authenticate(input()))).ok, true);
+  });
+
+  test("with real fingerprints, one credential's failures do not block another from the same address", async () => {
+    const limiter = createFailureLimiter(2, clock);
+    const v = fake('api_key', (i) => (i.credential.kind === 'bearer' && i.credential.token === 'good' ? { kind: 'principal', principal: ADMIN } : { kind: 'denied', reason: 'wrong_secret' }));
+    const a = createAuthenticator({ verifiers: [v], limiter, unauthorizedDetail: 'd' });
+    for (let i = 0; i < 2; i++) assert.equal((await settle(a.authenticate(input({ authorization: 'Bearer bad' })))).ok, false);
+    const blocked = await settle(a.authenticate(input({ authorization: 'Bearer bad' })));
+    assert.ok(!blocked.ok && blocked.reason === 'rate_limited');
+    assert.equal((await settle(a.authenticate(input({ authorization: 'Bearer good' })))).ok, true);
   });
 });

@@ -3,7 +3,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createArgon2Gate } from '../../src/auth/argon2-gate.js';
-import { createFailureLimiter } from '../../src/auth/failure-limiter.js';
+import { createCredentialFingerprinter } from '../../src/auth/credential-fingerprint.js';
+import { ADDRESS_CEILING_FACTOR, createFailureLimiter } from '../../src/auth/failure-limiter.js';
 
 function fakeClock(start = 1_800_000_000_000): { now: () => number; advance: (ms: number) => void } {
   let t = start;
@@ -242,5 +243,58 @@ describe('createArgon2Gate', () => {
     );
     assert.equal(gate.active, 0);
     assert.equal(await gate.run(async () => 'ok'), 'ok');
+  });
+});
+
+describe('createFailureLimiter: address and credential zones', () => {
+  test('one fingerprint blocked at the limit leaves another on the same address free', () => {
+    const limiter = createFailureLimiter(3, fakeClock());
+    for (let i = 0; i < 3; i++) limiter.recordFailure('a', 'f1');
+    assert.equal(limiter.blockedFor('a', 'f1'), 60);
+    assert.equal(limiter.blockedFor('a', 'f2'), 0);
+    assert.equal(limiter.blockedFor('b', 'f1'), 0, 'the same credential from another address is free');
+  });
+
+  test('the per-address ceiling (5x) blocks every fingerprint of a client rotating guesses', () => {
+    const limiter = createFailureLimiter(3, fakeClock());
+    for (let i = 0; i < 14; i++) limiter.recordFailure('a', `guess-${i}`);
+    assert.equal(limiter.blockedFor('a', 'fresh'), 0);
+    limiter.recordFailure('a', 'guess-14');
+    assert.equal(limiter.blockedFor('a', 'fresh'), 60);
+    assert.equal(ADDRESS_CEILING_FACTOR, 5);
+  });
+
+  test('withdraw takes the attempt back from both zones', () => {
+    const limiter = createFailureLimiter(1, fakeClock());
+    limiter.recordFailure('a', 'f');
+    limiter.withdraw('a', 'f');
+    assert.equal(limiter.blockedFor('a', 'f'), 0);
+    for (let i = 0; i < 4; i++) limiter.recordFailure('a', `g${i}`);
+    assert.equal(limiter.blockedFor('a', 'other'), 0, 'the withdrawn attempt no longer counts toward the ceiling');
+  });
+});
+
+describe('createCredentialFingerprinter', () => {
+  const fp = createCredentialFingerprinter(Buffer.alloc(32, 7));
+  const TOKEN = 'AbCdEfGh' + 'x'.repeat(56);
+
+  test('Basic: by key id, whatever the token; never containing either', () => {
+    const a = fp({ kind: 'basic', keyId: 'ops', token: 'one' }, null);
+    assert.equal(fp({ kind: 'basic', keyId: 'ops', token: 'two' }, null), a);
+    assert.notEqual(fp({ kind: 'basic', keyId: 'dev', token: 'one' }, null), a);
+    assert.ok(!a.includes('ops'));
+  });
+
+  test("selector-form tokens: by selector; other tokens: by the whole token; the secret never appears", () => {
+    const a = fp({ kind: 'bearer', token: TOKEN }, null);
+    assert.equal(fp({ kind: 'x-api-key', token: 'AbCdEfGh' + 'y'.repeat(56) }, null), a, 'same selector, same count');
+    assert.ok(!a.includes('AbCdEfGh') && !a.includes('xxxx'));
+    assert.notEqual(fp({ kind: 'bearer', token: 'short-1' }, null), fp({ kind: 'bearer', token: 'short-2' }, null));
+  });
+
+  test('malformed credentials by scheme; certificates by subject; another process key gives other fingerprints', () => {
+    assert.equal(fp({ kind: 'malformed', scheme: 'basic' }, null), 'm:basic');
+    assert.notEqual(fp({ kind: 'none' }, { subject: 'a' } as never), fp({ kind: 'none' }, { subject: 'b' } as never));
+    assert.notEqual(createCredentialFingerprinter(Buffer.alloc(32, 8))({ kind: 'bearer', token: TOKEN }, null), fp({ kind: 'bearer', token: TOKEN }, null));
   });
 });

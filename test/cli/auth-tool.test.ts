@@ -1,6 +1,7 @@
 // End-to-end tests of the real launcher: `node bin/auth-tool.js ...` from the
 // repo root, with stdin piped in, checking stdout, stderr and the exit code.
 import { describe, test } from 'node:test';
+import { selectorForKeyId } from '../../src/auth/token-selector.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -137,7 +138,9 @@ describe('auth-tool launcher', { concurrency: 4 }, () => {
     const toml = parse(snippet) as { townhall: { auth: { mode: string; keys: Array<Record<string, unknown>> } } };
     assert.equal(toml.townhall.auth.mode, 'api_key');
     // smol-toml builds null-prototype tables; spread them for deepEqual.
-    assert.deepEqual(toml.townhall.auth.keys.map((k) => ({ ...k })), [{ id, hash, scopes: ['admin'] }]);
+    assert.deepEqual(toml.townhall.auth.keys.map((k) => ({ ...k })), [{ id, hash, scopes: ['admin'], token_selector: true }]);
+    // The token begins with the key id's selector, so the server tries this key's hash only.
+    assert.ok(token.startsWith(selectorForKeyId(id)), 'token carries the selector');
     assert.ok(!snippet.includes(token), 'the token is not in the config snippet');
     assert.equal(r.stdout.split(token).length - 1, 1, 'the token appears on stdout only on the API Key line');
   });

@@ -207,18 +207,25 @@ describe('failed-attempt limiter', () => {
     assert.equal((await s.request('GET', '/v1/status', { headers: { 'x-api-key': TINYTOWN_KEY } })).status, 200);
   });
 
-  test('past the limit every unverified credential is 429 with Retry-After, even a right one', async () => {
+  test('past the limit the same credential is 429 with Retry-After', async () => {
     for (let i = 0; i < 3; i++) {
-      assert.equal((await s.request('GET', '/v1/status', { headers: { 'x-api-key': `wrong-${i}` } })).status, 401);
+      assert.equal((await s.request('GET', '/v1/status', { headers: { 'x-api-key': 'wrong' } })).status, 401);
     }
-    const blocked = await s.request('GET', '/v1/status', { headers: { 'x-api-key': 'wrong-again', 'x-request-id': 'rl-1' } });
+    const blocked = await s.request('GET', '/v1/status', { headers: { 'x-api-key': 'wrong', 'x-request-id': 'rl-1' } });
     assert.equal(blocked.status, 429);
     const retry = Number(blocked.headers['retry-after']);
     assert.ok(retry >= 1 && retry <= 60, `Retry-After ${retry}`);
+    assert.equal(parseAuditLine(s.audit.find((l) => l.includes('rl-1'))!)['result'], 'denied');
+  });
+
+  test('past the per-address ceiling (5x) every unverified credential is 429, even a right one', async () => {
+    // 3 failures so far; 12 more distinct guesses reach the ceiling of 15.
+    for (let i = 0; i < 12; i++) {
+      assert.equal((await s.request('GET', '/v1/status', { headers: { 'x-api-key': `wrong-${i}` } })).status, 401, `guess ${i}`);
+    }
     // Right, but never verified in this form (Basic is cached apart from X-API-Key): no oracle for guesses.
     const unproven = await s.request('GET', '/v1/status', { headers: { authorization: basic('k', TINYTOWN_KEY) } });
     assert.equal(unproven.status, 429);
-    assert.equal(parseAuditLine(s.audit.find((l) => l.includes('rl-1'))!)['result'], 'denied');
   });
 
   test('while the address is blocked, a key verified before the block keeps working (no neighbour lock-out)', async () => {
@@ -245,7 +252,8 @@ describe('trust_proxy', () => {
   test('limits and audits by the forwarded address when trusted', async () => {
     const h = (addr: string, key: string): Record<string, string> => ({ 'x-api-key': key, 'x-forwarded-for': `198.51.100.1, ${addr}` });
     assert.equal((await s.request('POST', '/v1/recover', { headers: { ...h('203.0.113.7', 'bad'), 'x-request-id': 'xff-1' } })).status, 401);
-    assert.equal((await s.request('GET', '/v1/status', { headers: h('203.0.113.7', TINYTOWN_KEY) })).status, 429);
+    assert.equal((await s.request('GET', '/v1/status', { headers: h('203.0.113.7', 'bad') })).status, 429);
+    assert.equal((await s.request('GET', '/v1/status', { headers: h('203.0.113.8', 'bad') })).status, 401);
     assert.equal((await s.request('GET', '/v1/status', { headers: h('203.0.113.8', TINYTOWN_KEY) })).status, 200);
     assert.equal(parseAuditLine(s.audit.find((l) => l.includes('xff-1'))!)['remote_addr'], '203.0.113.7');
   });
