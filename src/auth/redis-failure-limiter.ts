@@ -21,7 +21,7 @@ import type { Clock } from '../clock.js';
 import { runScript } from '../store/redis-connection.js';
 import { FAILURE_SCRIPT, WITHDRAW_SCRIPT } from '../store/redis-scripts.js';
 import { townKeys } from '../store/redis-keys.js';
-import type { FailureLimiter } from './failure-limiter.js';
+import { ADDRESS_CEILING_FACTOR, type FailureLimiter } from './failure-limiter.js';
 
 const WINDOW_MS = 60_000;
 
@@ -50,6 +50,7 @@ export function redisLimiterKeys(keyPrefix: string, town: string): { counterPref
 
 export async function createRedisFailureLimiter(options: RedisFailureLimiterOptions): Promise<SharedFailureLimiter> {
   const { client, clock, local, maxPerMinute } = options;
+  const ceiling = maxPerMinute * ADDRESS_CEILING_FACTOR;
   const maxAddresses = options.maxAddresses ?? 50_000;
   const blockedUntil = new Map<string, number>();
   const subscriber = client.duplicate();
@@ -83,8 +84,8 @@ export async function createRedisFailureLimiter(options: RedisFailureLimiterOpti
   const counterKey = (address: string): string => options.counterPrefix + createHash('sha256').update(address).digest('hex').slice(0, 32);
 
   return {
-    blockedFor(address) {
-      const own = local.blockedFor(address);
+    blockedFor(address, fingerprint) {
+      const own = local.blockedFor(address, fingerprint);
       const until = blockedUntil.get(address);
       if (until === undefined) return own;
       const now = clock.now();
@@ -94,23 +95,24 @@ export async function createRedisFailureLimiter(options: RedisFailureLimiterOpti
       }
       return Math.max(own, Math.ceil((until - now) / 1000));
     },
-    recordFailure(address) {
-      local.recordFailure(address);
+    recordFailure(address, fingerprint) {
+      local.recordFailure(address, fingerprint);
       runScript(client, FAILURE_SCRIPT, [counterKey(address)], [WINDOW_MS])
         .then((reply) => {
           const [count, ttl] = reply as [number, number];
-          if (count < maxPerMinute) return;
+          // Shared across replicas: the per-address ceiling (the per-credential zone stays per replica).
+          if (count < ceiling) return;
           block(address, clock.now() + ttl);
           return client.publish(options.channel, JSON.stringify({ address, ttl }));
         })
         .catch(() => undefined);
     },
-    withdraw(address) {
-      local.withdraw(address);
+    withdraw(address, fingerprint) {
+      local.withdraw(address, fingerprint);
       runScript(client, WITHDRAW_SCRIPT, [counterKey(address)], [])
         .then((left) => {
           // Attempts counted when they started can reach the limit for a moment; lift that block everywhere.
-          if ((left as number) >= maxPerMinute || !blockedUntil.has(address)) return;
+          if ((left as number) >= ceiling || !blockedUntil.has(address)) return;
           blockedUntil.delete(address);
           return client.publish(options.channel, JSON.stringify({ address, ttl: 0 }));
         })

@@ -13,7 +13,7 @@ import { startTestServer, TINYTOWN_HASH, TINYTOWN_KEY, type TestServer } from '.
 
 const skip = redisSkipReason();
 
-test('failed attempts count across replicas: 2 on A + 2 on B block the address on A too (limit 4)', { skip }, async () => {
+test('failed attempts count across replicas: 10 on A + 10 on B reach the address ceiling (5 x 4) and block it on A too', { skip }, async () => {
   const redis = await startTestRedis();
   const town = `limit-${randomUUID()}`;
   const auth = `[townhall.auth]\nmax_failed_attempts_per_minute = 4\n[[townhall.auth.keys]]\nid = "k"\nhash = "${TINYTOWN_HASH}"\n`;
@@ -23,8 +23,9 @@ test('failed attempts count across replicas: 2 on A + 2 on B block the address o
     for (let i = 0; i < 2; i++) servers.push(await startTestServer({ toml: `${redisToml(redis, town)}${auth}` }));
     const [a, b] = servers as [TestServer, TestServer];
     const status = (s: TestServer, key: string): Promise<number> => s.request('GET', '/v1/status', { headers: { 'x-api-key': key } }).then((r) => r.status);
-    for (const s of [a, a, b, b]) assert.equal(await status(s, `wrong-${randomUUID()}`), 401);
-    // A has seen only 2 failures itself; the block comes from B over Redis (published in the background).
+    // Different wrong keys: each its own credential zone, so only the shared per-address ceiling (20) can block.
+    for (const s of [...Array(10).fill(a), ...Array(10).fill(b)] as TestServer[]) assert.equal(await status(s, `wrong-${randomUUID()}`), 401);
+    // A has seen only 10 failures itself; the block comes from B over Redis (published in the background).
     let seen = await status(a, TINYTOWN_KEY);
     for (const deadline = Date.now() + 5000; seen !== 429 && Date.now() < deadline; seen = await status(a, TINYTOWN_KEY)) {
       await new Promise((r) => setTimeout(r, 20));
@@ -32,7 +33,7 @@ test('failed attempts count across replicas: 2 on A + 2 on B block the address o
     assert.equal(seen, 429, 'replica A blocks the address after failures on B');
     const keys = await inspect.keys(`test:{${town}}:authfail:*`);
     assert.equal(keys.length, 1, 'one counter per address');
-    assert.equal(await inspect.get(keys[0]!), '4');
+    assert.equal(await inspect.get(keys[0]!), '20');
     const ttl = await inspect.pttl(keys[0]!);
     assert.ok(ttl > 0 && ttl <= 60_000, `the counter expires (${ttl} ms)`);
   } finally {
@@ -55,11 +56,16 @@ test('a withdrawn attempt lifts, on every replica, a block that attempts counted
     }
   };
   try {
-    a!.recordFailure('198.51.100.7');
-    b!.recordFailure('198.51.100.7');
-    await until('both replicas block', () => a!.blockedFor('198.51.100.7') > 0 && b!.blockedFor('198.51.100.7') > 0);
-    b!.withdraw('198.51.100.7');
-    await until('both replicas lift the block', () => a!.blockedFor('198.51.100.7') === 0 && b!.blockedFor('198.51.100.7') === 0);
+    // The shared count blocks at the per-address ceiling: 5 x 2 = 10.
+    // Each attempt with its own credential, so only the shared per-address count decides.
+    for (let i = 0; i < 5; i++) {
+      a!.recordFailure('198.51.100.7', `a${i}`);
+      b!.recordFailure('198.51.100.7', `b${i}`);
+    }
+    const blocked = (l: typeof a): boolean => l!.blockedFor('198.51.100.7', 'another') > 0;
+    await until('both replicas block', () => blocked(a) && blocked(b));
+    b!.withdraw('198.51.100.7', 'b4');
+    await until('both replicas lift the block', () => !blocked(a) && !blocked(b));
   } finally {
     await Promise.all([a!.close(), b!.close()]);
     for (const c of clients) c.disconnect();
