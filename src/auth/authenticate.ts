@@ -121,9 +121,17 @@ export function createAuthenticator(opts: ChainOptions): Authenticator {
   return {
     authenticate(auth) {
       const credential = parseCredential(auth.headers);
-      const input: Attempt = { ...auth, credential, fingerprint: fingerprintOf(credential, auth.peer) };
+      let fingerprint: string | undefined;
+      // Made on first use: a good client on an address with no failures never needs it.
+      const input: Attempt = {
+        ...auth,
+        credential,
+        get fingerprint() {
+          return (fingerprint ??= fingerprintOf(credential, auth.peer));
+        },
+      };
       if (input.credential.kind === 'none' && input.peer === null) return deny(input, 'missing', 'none');
-      const retryAfter = limiter.blockedFor(input.clientAddress, input.fingerprint);
+      const retryAfter = limiter.blockedFor(input.clientAddress, () => input.fingerprint);
       if (retryAfter > 0 && !verifiers.some((v) => v.provenBefore(input))) return deny(input, 'rate_limited', 'none', null, retryAfter);
       return runFrom(input, 0);
     },

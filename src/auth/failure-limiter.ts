@@ -22,8 +22,11 @@ const WINDOW_MS = 60_000;
 export const ADDRESS_CEILING_FACTOR = 5;
 
 export interface FailureLimiter {
-  /** Seconds until this credential may be tried from the address again, or 0 when it is not blocked. */
-  blockedFor(address: string, fingerprint?: string): number;
+  /**
+   * Seconds until this credential may be tried from the address again, or 0 when it is not blocked.
+   * The fingerprint may be given as a function: it is then computed only when the address has failures.
+   */
+  blockedFor(address: string, fingerprint?: string | (() => string)): number;
   recordFailure(address: string, fingerprint?: string): void;
   /** Takes back the latest failure: an attempt counted when it started that did not fail. */
   withdraw(address: string, fingerprint?: string): void;
@@ -40,6 +43,10 @@ function createZone(limit: number, clock: Clock, maxEntries: number) {
     return list;
   }
   return {
+    /** Whether the key has failures in the window (without pruning). */
+    has(key: string): boolean {
+      return failures.has(key);
+    },
     blockedFor(key: string): number {
       const now = clock.now();
       const list = recent(key, now);
@@ -74,7 +81,11 @@ export function createFailureLimiter(maxPerMinute: number, clock: Clock, maxAddr
 
   return {
     blockedFor(address, fingerprint = '') {
-      return Math.max(perCredential.blockedFor(pair(address, fingerprint)), perAddress.blockedFor(address));
+      // Every failure is counted in both zones, so an address with none has no blocked credential either:
+      // the common case (a good client) then costs no fingerprint (an HMAC) at all.
+      if (!perAddress.has(address)) return 0;
+      const fp = typeof fingerprint === 'function' ? fingerprint() : fingerprint;
+      return Math.max(perCredential.blockedFor(pair(address, fp)), perAddress.blockedFor(address));
     },
     withdraw(address, fingerprint = '') {
       perCredential.withdraw(pair(address, fingerprint));
