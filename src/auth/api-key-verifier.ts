@@ -20,10 +20,10 @@ function answerOf(outcome: ApiKeyOutcome): VerifierAnswer {
 export function apiKeyVerifier(keys: ApiKeyVerifier, leaveJwtsToOidc: boolean): Verifier {
   return {
     method: 'api_key',
-    verify({ credential, clientAddress }) {
+    verify({ credential, clientAddress, connection }) {
       if (credential.kind === 'none') return NOT_MINE;
       if (leaveJwtsToOidc && credential.kind === 'bearer' && isJwtShaped(credential.token)) return NOT_MINE;
-      const outcome = keys.verifyApiKey(credential, clientAddress);
+      const outcome = keys.verifyApiKey(credential, clientAddress, connection);
       return outcome instanceof Promise ? outcome.then(answerOf) : answerOf(outcome);
     },
     provenBefore({ credential }) {

@@ -4,7 +4,10 @@
 //
 // Security notes:
 // - Cache entries are keyed by HMAC-SHA256(per-process random key, secret), so
-//   the cache never holds a secret or a plain hash of one.
+//   the cache never holds a secret or a plain hash of one. The one exception is
+//   a per-connection memo (1 s) of the credential that connection itself just
+//   proved: it lives only as long as the socket, is compared only with what the
+//   same socket sends, and spares a keep-alive client the HMAC per request.
 // - Key ids are compared with timingSafeEqual over SHA-256 digests, against
 //   every key without early exit; a Basic attempt runs one Argon2 verification
 //   per distinct parameter set among the keys (real or dummy), so an unknown id
@@ -44,12 +47,15 @@ export interface ApiKeyVerifierOptions {
 export interface ApiKeyVerifier {
   /** Synchronous for answers from the caches; a Promise when Argon2 has to run. */
   /** `owner`: the client address, for the Argon2 gate's per-address share. */
-  verifyApiKey(credential: Exclude<Credential, { kind: 'none' }>, owner?: string): ApiKeyOutcome | Promise<ApiKeyOutcome>;
+  /** `connection`: the socket, to recognise a credential this connection proved moments ago without re-hashing it. */
+  verifyApiKey(credential: Exclude<Credential, { kind: 'none' }>, owner?: string, connection?: object): ApiKeyOutcome | Promise<ApiKeyOutcome>;
   /** Whether this credential is in the verified cache now (proven before; no Argon2 needed). */
   isCached(credential: Credential): boolean;
 }
 
 const FAILURE_TTL_MS = 60_000;
+/** How long a connection may reuse the credential it proved, without the keyed hash (see `remember`). */
+const CONNECTION_MEMO_MS = 1000;
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
@@ -132,6 +138,18 @@ export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise
     return found;
   }
 
+  // Per connection, the credential it proved last, for at most CONNECTION_MEMO_MS: a keep-alive
+  // client repeating its header skips the keyed hash of the verified cache (its costliest step).
+  // `judge` still checks disabled and expiry each time; a reload builds a new verifier, so an old
+  // memo is never consulted; the secret is held only as long as its connection and compared only
+  // with what the same connection sends (no oracle for anyone else).
+  const memos = new WeakMap<object, { kind: string; keyId: string; token: string; index: number; until: number }>();
+  const memoTtl = Math.min(CONNECTION_MEMO_MS, cacheTtlMs);
+  function remember(connection: object | undefined, c: Exclude<Credential, { kind: 'none' | 'malformed' }>, index: number, now: number): void {
+    if (connection === undefined || memoTtl <= 0) return;
+    memos.set(connection, { kind: c.kind, keyId: c.kind === 'basic' ? c.keyId : '', token: c.token, index, until: now + memoTtl });
+  }
+
   function judge(index: number): ApiKeyOutcome {
     const key = keys[index]!;
     if (key.disabled) return { ok: false, reason: 'disabled' };
@@ -199,13 +217,25 @@ export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise
       if (credential.kind === 'none' || credential.kind === 'malformed') return false;
       return successes.get(cacheKeyOf(credential), clock.now()) !== undefined;
     },
-    verifyApiKey(credential, owner) {
+    verifyApiKey(credential, owner, connection) {
       if (credential.kind === 'malformed') return { ok: false, reason: 'malformed' };
       const now = clock.now();
+      const memo = connection === undefined ? undefined : memos.get(connection);
+      if (
+        memo !== undefined &&
+        memo.until > now &&
+        memo.token === credential.token &&
+        memo.kind === credential.kind &&
+        memo.keyId === (credential.kind === 'basic' ? credential.keyId : '')
+      ) {
+        opts.onCacheHit?.();
+        return judge(memo.index);
+      }
       const cacheKey = cacheKeyOf(credential);
       const hit = successes.get(cacheKey, now);
       if (hit !== undefined) {
         opts.onCacheHit?.();
+        remember(connection, credential, hit, now);
         return judge(hit);
       }
       const failed = failures.get(cacheKey, now);

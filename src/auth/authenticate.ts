@@ -19,6 +19,7 @@ import { DENIAL_REASONS, type DenialReason } from './denial-reasons.js';
 import { processFingerprinter, type CredentialFingerprinter } from './credential-fingerprint.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import type { Principal } from './principal.js';
+import type { Credential } from './credentials.js';
 import type { AuthInput, AuthMethod, Verifier, VerifierAnswer, VerifierInput } from './verifier.js';
 
 export type AuthResult =
@@ -47,9 +48,33 @@ export interface ChainOptions {
   fingerprint?: CredentialFingerprinter;
 }
 
-/** The request as the limiter sees it. */
-interface Attempt extends VerifierInput {
-  fingerprint: string;
+/**
+ * The request as the verifiers and the limiter see it. A class, not a spread
+ * object with a getter: this runs on every authenticated request. The
+ * fingerprint (a keyed hash) is made on first use: a good client on an address
+ * with no failures never needs it.
+ */
+class Attempt implements VerifierInput {
+  private fp: string | undefined;
+  readonly headers: AuthInput['headers'];
+  readonly clientAddress: string;
+  readonly peer: AuthInput['peer'];
+  readonly connection: object | undefined;
+
+  constructor(
+    auth: AuthInput,
+    readonly credential: Credential,
+    private readonly fingerprintOf: CredentialFingerprinter,
+  ) {
+    this.headers = auth.headers;
+    this.clientAddress = auth.clientAddress;
+    this.peer = auth.peer;
+    this.connection = auth.connection;
+  }
+
+  get fingerprint(): string {
+    return (this.fp ??= this.fingerprintOf(this.credential, this.peer));
+  }
 }
 
 export function createAuthenticator(opts: ChainOptions): Authenticator {
@@ -120,16 +145,7 @@ export function createAuthenticator(opts: ChainOptions): Authenticator {
 
   return {
     authenticate(auth) {
-      const credential = parseCredential(auth.headers);
-      let fingerprint: string | undefined;
-      // Made on first use: a good client on an address with no failures never needs it.
-      const input: Attempt = {
-        ...auth,
-        credential,
-        get fingerprint() {
-          return (fingerprint ??= fingerprintOf(credential, auth.peer));
-        },
-      };
+      const input = new Attempt(auth, parseCredential(auth.headers), fingerprintOf);
       if (input.credential.kind === 'none' && input.peer === null) return deny(input, 'missing', 'none');
       const retryAfter = limiter.blockedFor(input.clientAddress, () => input.fingerprint);
       if (retryAfter > 0 && !verifiers.some((v) => v.provenBefore(input))) return deny(input, 'rate_limited', 'none', null, retryAfter);

@@ -17,6 +17,8 @@ export interface AuthInput {
   clientAddress: string;
   /** The client certificate the TLS handshake verified, or null. */
   peer: VerifiedPeer | null;
+  /** The connection the request came on (its socket), so a credential it already proved can be recognised cheaply. */
+  connection?: object | undefined;
 }
 
 /** What a verifier sees: the input plus the credential, parsed once for all verifiers. */

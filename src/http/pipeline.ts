@@ -214,7 +214,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       let principal: Principal | null = null;
       if (route.access !== 'public') {
-        const pending = deps.authenticator.authenticate({ headers: req.headers, clientAddress: addr, peer });
+        const pending = deps.authenticator.authenticate({ headers: req.headers, clientAddress: addr, peer, connection: req.socket });
         const auth = pending instanceof Promise ? await pending : pending;
         auditExtras.auth = auth.method;
         principal = authenticated(auth, state);

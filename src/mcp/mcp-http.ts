@@ -107,7 +107,7 @@ const single = (h: string | string[] | undefined): string | undefined => (typeof
 
 export function createMcpHttp(deps: McpHttpDeps): McpHttpHandlers {
   async function authenticate(req: IncomingMessage, ex: McpExchange, audit: (err: OpError, reason: string) => void): Promise<Principal> {
-    const pending = deps.authenticator.authenticate({ headers: req.headers, clientAddress: ex.remoteAddr, peer: ex.peer });
+    const pending = deps.authenticator.authenticate({ headers: req.headers, clientAddress: ex.remoteAddr, peer: ex.peer, connection: req.socket });
     const auth = pending instanceof Promise ? await pending : pending;
     ex.auditExtras.auth = auth.method;
     if (auth.ok) return auth.principal;
