@@ -4,10 +4,10 @@
 // replica acknowledged must be there afterwards, read by a fresh replica.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { openRedisStore } from '../../src/store/redis-store.js';
 import { redisSkipReason, startTestRedis } from '../helpers/redis-server.js';
+import { runAndKill } from '../helpers/kill-after-acks.js';
 
 const CHILD = fileURLToPath(new URL('./redis-crash-child.js', import.meta.url));
 const KILL_AFTER_ACKS = 300;
@@ -16,7 +16,7 @@ const skip = redisSkipReason();
 test('every transaction a replica acknowledged survives its SIGKILL and a SIGKILL + AOF restart of Redis', { skip }, async () => {
   const redis = await startTestRedis();
   try {
-    const acked = await runAndKill(redis.url, 'crash');
+    const acked = await runAndKill(CHILD, [redis.url, 'crash'], KILL_AFTER_ACKS);
     assert.ok(acked.length >= KILL_AFTER_ACKS, `child acknowledged only ${acked.length} transactions`);
     await redis.stop(true);
     await redis.start();
@@ -33,22 +33,3 @@ test('every transaction a replica acknowledged survives its SIGKILL and a SIGKIL
   }
 });
 
-function runAndKill(url: string, town: string): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, url, town], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const acked: string[] = [];
-    let partial = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop() ?? '';
-      acked.push(...lines);
-      if (acked.length >= KILL_AFTER_ACKS && child.exitCode === null) child.kill('SIGKILL');
-    });
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      if (signal !== 'SIGKILL') reject(new Error(`child exited on its own (code ${code}) after ${acked.length} acks`));
-      else resolve(acked);
-    });
-  });
-}
