@@ -156,6 +156,8 @@ if (skip !== false) {
           await r.stop();
           await assert.rejects(s.transact((tx) => tx.put('tasks', 'during', { id: 'during' })), StoreUnavailableError);
           await assert.rejects(s.read((tx) => tx.count('tasks')), StoreUnavailableError);
+          // The flag follows the client's connection events, which may trail a refused call by a moment.
+          for (const until = Date.now() + 5000; s.healthy() && Date.now() < until; ) await new Promise((res) => setTimeout(res, 20));
           assert.equal(s.healthy(), false);
           await r.start();
           const deadline = Date.now() + 10_000;
