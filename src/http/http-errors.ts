@@ -106,7 +106,7 @@ export function invalidQuery(errors: OpError['extras']['errors'] & object): Http
  * fields that came from the query string: invalid input only there is a
  * `query.invalid`, anything else a `body.invalid`, as before operations existed.
  */
-export function toHttpError(err: unknown, querySourced?: ReadonlySet<string>): HttpError {
+export function toHttpError(err: unknown, querySourced?: { has(field: string): boolean }): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof OpError) {
     if (err.code === 'input.invalid') {

@@ -12,20 +12,20 @@ import type { ServerLogger } from '../audit/server-logger.js';
 import type { AuthResult, Authenticator } from '../auth/authenticate.js';
 import { ANONYMOUS_ID, type Principal } from '../auth/principal.js';
 import { verifiedPeer } from '../tls/peer-certificate.js';
-import type { FieldError } from '../errors.js';
 import type { InvokeOptions, Invoker } from '../operations/invoke.js';
-import { hasBody, readJsonBody } from './body.js';
 import { clientAddress, type ProxyTrust } from './client-address.js';
+import { clientLeft, ExchangeEnded, unreadBody } from './exchange-end.js';
 import { laxBody, sendFastApiError } from './fastapi-errors.js';
-import { HttpError, invalidBody, invalidQuery, toHttpError } from './http-errors.js';
+import { HttpError, toHttpError } from './http-errors.js';
 import type { Metrics } from './metrics.js';
 import { RequestCancellation } from './request-cancellation.js';
 import { clientRequestId, nextRequestId } from './request-id.js';
 import { sendJson, sendProblem, type ResponseHeaders } from './respond.js';
 import { RequestDeadlines, type Deadline } from './request-deadlines.js';
-import type { BoundRoute, RouteDef } from './route.js';
+import { readNoInput, readOperationInput } from './operation-input.js';
+import { checkRequestLine, requestTarget } from './request-line.js';
+import type { RouteDef } from './route.js';
 import type { Router } from './router.js';
-import { readQuery } from './query.js';
 
 export interface PipelineDeps {
   router: Router;
@@ -54,56 +54,8 @@ export interface Pipeline {
   close(): void;
 }
 
-/**
- * A body still on the wire would be drained by Node before the next request,
- * so such a connection is closed instead. A request without a body has nothing
- * to drain, even if its parser has not marked it complete yet (a synchronous
- * refusal runs before that).
- */
-function unreadBody(req: IncomingMessage): boolean {
-  return hasBody(req) && !req.complete;
-}
-
-const EMPTY_QUERY = new URLSearchParams();
-const MAX_URL_LENGTH = 8192;
 /** Who calls a public operation: nobody authenticated, no scopes. */
 const PUBLIC_PRINCIPAL: Principal = Object.freeze({ id: ANONYMOUS_ID, scopes: Object.freeze([]) });
-
-/** The path of an absolute-form target (`GET http://host/v1/status`), which RFC 9112 says a server must accept. */
-function absoluteFormPath(url: string): string {
-  if (url.startsWith('/') || !/^https?:\/\//i.test(url)) return url;
-  const start = url.indexOf('/', url.indexOf('//') + 2);
-  return start === -1 ? '/' : url.slice(start);
-}
-
-/** Answers `Expect: 100-continue` once, when the body is about to be read (after auth and the size check). */
-function continueOnce(req: IncomingMessage, res: ServerResponse): (() => void) | undefined {
-  const expect = req.headers['expect'];
-  return typeof expect === 'string' && expect.toLowerCase() === '100-continue' ? () => res.writeContinue() : undefined;
-}
-
-/** The exchange ended before the operation could run (a 408 was sent, or the client left). */
-class ExchangeEnded extends Error {}
-
-/** A body stream that failed because the client went away, not because of us. */
-function clientLeft(err: unknown): boolean {
-  if (err instanceof ExchangeEnded) return true;
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as Error | null)?.message === 'aborted';
-}
-
-/** Body fields, checked against where the binding says each input field travels. */
-function bodyInput(route: BoundRoute | null, body: unknown, input: Record<string, unknown>): void {
-  if (body === undefined) return;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidBody([{ pointer: '/', message: 'must be an object' }]);
-  const misplaced: FieldError[] = [];
-  for (const key of Object.keys(body)) {
-    // A field that travels in the path or query (or a route without input): refused like an unknown one.
-    if (route === null || (!route.bodyFields.has(key) && Object.hasOwn(route.op.input.properties, key))) misplaced.push({ pointer: `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, message: 'is not a known field' });
-    input[key] = (body as Record<string, unknown>)[key];
-  }
-  if (misplaced.length > 0) throw invalidBody(misplaced);
-}
 
 interface AuthState {
   principal: Principal | null;
@@ -137,13 +89,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const clientId = clientRequestId(req.headers['x-request-id']);
     const method = req.method ?? 'GET';
     const isHead = method === 'HEAD';
-    const url = absoluteFormPath(req.url ?? '/');
+    const url = requestTarget(req);
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const addr = clientAddress(req, deps.proxies);
     const state: AuthState = { principal: null, invoked: false };
     // Buttercup-style bindings (errorStyle 'fastapi') keep what their error shape needs.
-    let body: unknown;
+    const seen: { body: unknown } = { body: undefined };
     let params: Record<string, string> | undefined;
     let route: RouteDef | null = null;
     // How the exchange ended early, if it did: the answer a 408 gave, or the client gone.
@@ -159,7 +111,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const auditExtras: { auth: string; clientCert?: string; clientRequestId?: string } = { auth: 'none' };
     if (peer !== null) auditExtras.clientCert = peer.subject;
     if (clientId !== undefined) auditExtras.clientRequestId = clientId;
-    const querySourced = (): ReadonlySet<string> | undefined => (route?.kind === 'operation' ? new Set(route.queryFields.keys()) : undefined);
+    // Which input fields came from the query string decides query.invalid versus body.invalid.
+    const querySourced = (): ReadonlyMap<string, unknown> | undefined => (route?.kind === 'operation' ? route.queryFields : undefined);
     const invokeOptions: InvokeOptions = {
       transport: 'http',
       requestId,
@@ -178,10 +131,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       },
     };
     try {
-      if (req.httpVersionMajor !== 1) throw new HttpError('request.version', 'Only HTTP/1.0 and HTTP/1.1 are served here.');
-      // Two Host headers can make a proxy and this server disagree on the target (RFC 9112 section 3.2).
-      if ((req.headersDistinct['host']?.length ?? 0) > 1) throw new HttpError('request.malformed', 'A request must carry exactly one Host header.');
-      if (!path.startsWith('/') || url.length > MAX_URL_LENGTH) throw new HttpError('request.bad_path', 'The request target must be an absolute path of at most 8192 bytes.');
+      checkRequestLine(req, url);
       const match = deps.router.match(method, path);
       // The audit log is behind (stdout blocked): take no new work rather than drop lines or buffer without
       // bound. Only the server's own routes (liveness, metrics), which write no audit line, still answer.
@@ -220,8 +170,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         principal = authenticated(auth, state);
       }
       if (route.kind === 'raw') {
-        // The server's own routes take no input: an empty body or `{}` at most.
-        if (hasBody(req)) bodyInput(null, await readJsonBody(req, deps.maxBodyBytes, continueOnce(req, res)), Object.create(null) as Record<string, unknown>);
+        await readNoInput(req, res, deps);
         const out = route.handler();
         const result = out instanceof Promise ? await out : out;
         if (shuttingDown) headers['Connection'] = 'close';
@@ -231,18 +180,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       const caller = principal ?? PUBLIC_PRINCIPAL;
       deps.invoker.authorize(caller, route.op);
-      const input: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-      const { binding } = route;
-      const fastapi = binding.errorStyle === 'fastapi';
-      if (route.queryFields.size > 0) {
-        const query = readQuery(route.queryFields, q === -1 ? EMPTY_QUERY : new URLSearchParams(url.slice(q + 1)));
-        if (query.errors.length > 0) throw invalidQuery(query.errors);
-        Object.assign(input, query.values);
-      }
-      const limit = binding.bodyLimit === undefined ? deps.maxBodyBytes : deps.bodyLimits?.[binding.bodyLimit] ?? deps.maxBodyBytes;
-      body = hasBody(req) ? await readJsonBody(req, limit, continueOnce(req, res), fastapi) : undefined;
-      bodyInput(route, fastapi ? laxBody(route.op.input, body, route.bodyFields) : body, input);
-      for (const name of route.pathFields) input[name] = params[name] ?? '';
+      const input = await readOperationInput(route, req, res, q === -1 ? null : url.slice(q + 1), params, deps, seen);
       const key = req.headers['idempotency-key'];
       if (typeof key === 'string') invokeOptions.idempotencyKey = key;
       // A 408 already sent, or a client gone while we waited for its key or body: nothing more may run.
@@ -262,8 +200,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if (error !== null) {
         if (unreadBody(req) || shuttingDown) headers['Connection'] = 'close';
         if (route?.kind === 'operation' && route.binding.errorStyle === 'fastapi') {
-          const input = Object.assign(Object.create(null) as Record<string, unknown>, laxBody(route.op.input, body, route.bodyFields), params);
-          sendFastApiError(res, error, { ...problemCtx, pathFields: route.pathFields, input, body, basicOnly: route.binding.wwwAuthenticate === 'basic' });
+          const input = Object.assign(Object.create(null) as Record<string, unknown>, laxBody(route.op.input, seen.body, route.bodyFields), params);
+          sendFastApiError(res, error, { ...problemCtx, pathFields: route.pathFields, input, body: seen.body, basicOnly: route.binding.wwwAuthenticate === 'basic' });
         } else sendProblem(res, error, problemCtx);
       }
       if (!state.invoked && error?.code !== 'server.overloaded') deps.invoker.auditRefusal(state.principal, route?.kind === 'operation' ? route.op : null, err, invokeOptions, started, state.reason);
