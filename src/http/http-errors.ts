@@ -3,7 +3,7 @@
 // it. Transport-only problems (no route, bad path, body framing) are thrown
 // here as `HttpError`; operation errors (`OpError`) are translated by
 // `toHttpError`. The problem `type` URIs are stable and documented.
-import { OpError, type ErrorCode, type ErrorExtras } from '../errors.js';
+import { OpError, type ErrorCode, type ErrorExtras, type FieldError } from '../errors.js';
 import { StoreUnavailableError } from '../store/store-errors.js';
 
 export const HTTP_ERRORS = {
@@ -93,11 +93,11 @@ export function problemType(code: HttpCode): string {
   return `https://townhall.dev/problems/${code.replace(/[._]/g, '-')}`;
 }
 
-export function invalidBody(errors: OpError['extras']['errors'] & object): HttpError {
+export function invalidBody(errors: FieldError[]): HttpError {
   return new HttpError('body.invalid', 'The request body has invalid fields.', { errors });
 }
 
-export function invalidQuery(errors: OpError['extras']['errors'] & object): HttpError {
+export function invalidQuery(errors: FieldError[]): HttpError {
   return new HttpError('query.invalid', 'The query string has invalid parameters.', { errors });
 }
 

@@ -4,6 +4,7 @@
 import { Agent, request } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { readResponse } from './read-response.js';
 
 export interface HttpsOptions {
   ca: Buffer;
@@ -54,19 +55,7 @@ export function httpsRequest(port: number, path: string, opts: HttpsOptions): Pr
         const socket = res.socket as TLSSocket;
         const serverFingerprint = socket.getPeerCertificate().fingerprint256;
         const localPort = socket.localPort ?? 0;
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text === '' ? undefined : JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json, serverFingerprint, localPort });
-        });
-        res.on('error', reject);
+        readResponse(res).then((r) => resolve({ ...r, serverFingerprint, localPort }), reject);
       },
     );
     req.on('error', reject);

@@ -1,6 +1,7 @@
 // Starts a real Townhall on 127.0.0.1:0 from a tinytown.toml written to a temp
 // directory, capturing audit and server log lines, and speaks raw HTTP to it.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readResponse } from './read-response.js';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,19 +64,7 @@ export function sendRequest(port: number, method: string, path: string, opts: Re
   }
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, method, path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = text === '' ? undefined : JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-      res.on('error', reject);
+      readResponse(res).then(resolve, reject);
     });
     req.on('error', reject);
     req.end(payload);

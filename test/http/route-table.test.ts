@@ -7,6 +7,7 @@ import { systemClock } from '../../src/clock.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import { HTTP_BINDINGS } from '../../src/http/http-bindings.js';
 import { buildRouteTable } from '../../src/http/route-table.js';
+import { coreRoutes } from '../../src/http/core-routes.js';
 import { townOperations } from '../../src/operations/town-operations.js';
 import { createRouter } from '../../src/http/router.js';
 import { createMemoryStore } from '../../src/store/memory-store.js';
@@ -67,11 +68,26 @@ describe('/openapi.json', () => {
     }
   });
 
-  test('is served as the same bytes every time (built once)', async () => {
+  test('is served as the same bytes every time, with servers, tags and a license', async () => {
     const a = await open.request('GET', '/openapi.json');
     const b = await open.request('GET', '/openapi.json');
     assert.equal(a.text, b.text);
     assert.ok(a.json.servers.length > 0 && a.json.tags.length > 0 && a.json.info.license.name === 'MIT');
+  });
+
+  test('is built once: later requests do not read the route table again', async () => {
+    let reads = 0;
+    const core = coreRoutes({
+      clock: systemClock, startedAt: 0, version: '0', authMode: 'none', metrics: createMetrics(systemClock, 0), town, isReady: () => true,
+      allRoutes: () => {
+        reads++;
+        return routes;
+      },
+    });
+    const openapi = core.find((r) => r.path === '/openapi.json')!;
+    const first = await openapi.handler();
+    for (let i = 0; i < 3; i++) assert.equal((await openapi.handler()).body, first.body);
+    assert.equal(reads, 1);
   });
 
   test('is OpenAPI 3.1 and lists every declared route with its scope and errors', async () => {
