@@ -14,12 +14,14 @@ export function hasBody(req: IncomingMessage): boolean {
 }
 
 /**
- * `beforeReading` runs once the declared size and type are accepted, just
- * before the first byte is read: the place to answer `Expect: 100-continue`.
- * `untypedIsJson`: a body without Content-Type is read as JSON (FastAPI does; Buttercup's clients rely on it).
+ * The body as text ('' when there is none), bounded and checked to be UTF-8
+ * JSON-typed. `beforeReading` runs once the declared size and type are
+ * accepted, just before the first byte is read: the place to answer
+ * `Expect: 100-continue`. `untypedIsJson`: a body without Content-Type is read
+ * as JSON (FastAPI does; Buttercup's clients rely on it). Shared by REST and MCP.
  */
-export async function readJsonBody(req: IncomingMessage, maxBytes: number, beforeReading?: () => void, untypedIsJson = false): Promise<unknown> {
-  if (!hasBody(req)) return undefined;
+export async function readBodyText(req: IncomingMessage, maxBytes: number, beforeReading?: () => void, untypedIsJson = false): Promise<string> {
+  if (!hasBody(req)) return '';
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > maxBytes) throw new HttpError('body.too_large', `The request body must be at most ${maxBytes} bytes.`);
   const type = req.headers['content-type'];
@@ -35,13 +37,17 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number, befor
     if (total > maxBytes) throw new HttpError('body.too_large', `The request body must be at most ${maxBytes} bytes.`);
     chunks.push(buf);
   }
-  if (total === 0) return undefined;
-  let text: string;
   try {
-    text = utf8.decode(Buffer.concat(chunks, total));
+    return utf8.decode(Buffer.concat(chunks, total));
   } catch {
     throw new HttpError('body.malformed_json', 'The request body is not valid UTF-8.');
   }
+}
+
+/** The parsed JSON body (undefined when there is none); see `readBodyText` for the bounds. */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number, beforeReading?: () => void, untypedIsJson = false): Promise<unknown> {
+  const text = await readBodyText(req, maxBytes, beforeReading, untypedIsJson);
+  if (text === '') return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch {

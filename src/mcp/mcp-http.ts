@@ -21,7 +21,8 @@ import type { McpDispatcher } from './mcp-dispatcher.js';
 import { isAllowedOrigin, type OriginPolicy } from './origin-check.js';
 import { baseUrlOf, bearerChallenge, METADATA_PATH, resourceMetadata } from './protected-resource.js';
 import { allowsBatches, isSupportedProtocolVersion } from './protocol-version.js';
-import { bodyUnread, readBodyText } from './read-body.js';
+import { readMcpBody } from './read-body.js';
+import { unreadBody } from '../http/exchange-end.js';
 import { SESSION_ID_PATTERN, type SessionTable } from './sessions.js';
 
 /** What the pipeline hands over (structurally its `HandoffContext`). */
@@ -140,7 +141,7 @@ export function createMcpHttp(deps: McpHttpDeps): McpHttpHandlers {
     if (!acceptsJson(single(req.headers['accept']))) throw new Refusal(406, RPC.SERVER_ERROR, 'Not Acceptable: the client must accept application/json.', 'not_acceptable');
     // Only now, after the key and the headers were accepted, is the body asked for.
     if (single(req.headers['expect'])?.toLowerCase() === '100-continue') res.writeContinue();
-    const body = await readBodyText(req, deps.maxBodyBytes);
+    const body = await readMcpBody(req, deps.maxBodyBytes);
     if (!body.ok) throw new Refusal(body.status, body.status === 400 ? RPC.PARSE_ERROR : RPC.SERVER_ERROR, body.message, 'bad_body');
     let value: unknown;
     try {
@@ -231,7 +232,7 @@ export function createMcpHttp(deps: McpHttpDeps): McpHttpHandlers {
         status = err.status;
         // Like REST: a refused POST or DELETE leaves an audit line (reads only when denied).
         if (!audited) audit(new OpError('input.invalid', err.message), err.reason);
-        if (bodyUnread(req)) ex.headers['Connection'] = 'close';
+        if (unreadBody(req)) ex.headers['Connection'] = 'close';
         send(res, err.status, { ...ex.headers, ...err.headers }, errorResponse(null, err.rpcCode, err.message));
       }
     },
