@@ -9,8 +9,9 @@ import type { ReadTx } from '../store/store.js';
 import { OpError, invalidInput } from '../errors.js';
 import { assertAcceptsWork, findAgent, putAgent, resolveAgent } from './agent-lookup.js';
 import { enqueueMessage } from './messages.js';
-import { paginate, type PageRequest } from './pagination.js';
+import { pageOf, type PageRequest } from './pagination.js';
 import { SUPERVISOR, TASK_STATES, taskView, type AgentRecord, type Task, type TaskRecord, type TaskState } from './records.js';
+import { TASKS, TaskBucket } from './town-indexes.js';
 import { nextSeq, type WriteContext } from './write-context.js';
 import { randomUUID } from 'node:crypto';
 
@@ -98,13 +99,14 @@ export function listTasks(tx: ReadTx, filter: TaskFilter = {}, page: PageRequest
     throw invalidInput([{ pointer: '/state', message: `must be one of: ${TASK_STATES.join(', ')}` }]);
   }
   const agentId = filter.agent === undefined || filter.agent === null ? null : resolveAgent(tx, filter.agent).id;
-  const matching = tx.list<TaskRecord>('tasks').filter(
-    (t) =>
-      (state === undefined || state === null || t.state === state) &&
-      (agentId === null || t.assigned_to === agentId) &&
-      (tag === undefined || tag === null || t.tags.includes(tag)),
-  );
-  const result = paginate(matching, (t) => [t.seq], 1, page);
+  const byState = state !== undefined && state !== null;
+  const byTag = tag !== undefined && tag !== null;
+  // The narrowest bucket: an agent's tasks, else one state's, else all; what is left is a filter.
+  const bucket = agentId !== null ? TaskBucket.agent(agentId) : byState ? TaskBucket.state(state) : TaskBucket.all;
+  const stateLeft = byState && agentId !== null;
+  const rest =
+    stateLeft || byTag ? (t: TaskRecord) => (!stateLeft || t.state === state) && (!byTag || t.tags.includes(tag)) : undefined;
+  const result = pageOf(tx.index(TASKS), bucket, 1, page, rest);
   return { tasks: result.items.map(taskView), count: result.items.length, total: result.total, next_cursor: result.next_cursor };
 }
 
