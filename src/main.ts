@@ -31,7 +31,8 @@ import { openConfiguredStore } from './store/open-store.js';
 import { secureContextOptions, serverTlsOptions } from './tls/secure-options.js';
 import { createCrsDesk } from './town/crs-desk.js';
 import { redactRedisUrl } from './store/redis-keys.js';
-import { createTown } from './town/town.js';
+import { applyRetention, retentionIntervalMs } from './town/retention.js';
+import { createTown, type Town } from './town/town.js';
 import { VERSION } from './version.js';
 
 export interface TownhallIo {
@@ -204,6 +205,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
       );
     }, CRS_DEADLINE_TICK_MS);
     deadlines.unref();
+    const retention = startRetention(town, config.store.retainCompletedSecs, logger);
     const tlsNote = config.tls === null ? '' : `, TLS ${config.tls.minVersion}+${config.mtls === null ? '' : `, mTLS ${config.mtls.required ? 'required' : 'optional'}`}`;
     logger.info(
       `listening on ${baseUrl()} ` +
@@ -221,6 +223,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
           ready = false;
           clearInterval(purge);
           clearInterval(deadlines);
+          if (retention !== null) clearInterval(retention);
           await running.close(graceMs);
           audit.close();
           await sharedLimiter?.close();
@@ -234,4 +237,26 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
     await store.close();
     throw err;
   }
+}
+
+/** Sweep finished tasks past `retainSecs` on a timer (never two sweeps at once); null when 0 keeps everything. */
+function startRetention(town: Town, retainSecs: number, logger: ServerLogger): NodeJS.Timeout | null {
+  if (retainSecs === 0) return null;
+  let sweeping = false;
+  const timer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    applyRetention(town, retainSecs * 1000)
+      .then(
+        (n) => {
+          if (n > 0) logger.debug(`retention: removed ${n} finished task(s) older than ${retainSecs} s`);
+        },
+        (err: unknown) => logger.error('retention sweep failed', err),
+      )
+      .finally(() => {
+        sweeping = false;
+      });
+  }, retentionIntervalMs(retainSecs));
+  timer.unref();
+  return timer;
 }

@@ -52,8 +52,8 @@ export const BACKLOG = defineIndex<TaskRecord>({
 export const FINISHED = defineIndex<TaskRecord>({
   name: 'finished',
   collection: 'tasks',
-  buckets: (t) => (isUnfinished(t.state) ? [] : ['finished']),
-  key: (t) => [t.completed_at === null ? 0 : Date.parse(t.completed_at), t.seq],
+  buckets: (t) => (isUnfinished(t.state) || t.completed_at === null ? [] : ['finished']),
+  key: (t) => [Date.parse(t.completed_at as string), t.seq],
 });
 
 /** Buckets of MAILBOXES: */
