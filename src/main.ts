@@ -32,6 +32,7 @@ import { secureContextOptions, serverTlsOptions } from './tls/secure-options.js'
 import { createCrsDesk } from './town/crs-desk.js';
 import { redactRedisUrl } from './store/redis-keys.js';
 import { applyRetention, retentionIntervalMs } from './town/retention.js';
+import { buildTownIndexes } from './town/town-indexes.js';
 import { createTown, type Town } from './town/town.js';
 import { VERSION } from './version.js';
 
@@ -118,6 +119,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
     // Tinytown's redis_url: the redacted URL when the town is on Redis, else null.
     const redisUrl = config.store.redisUrl === null ? null : redactRedisUrl(config.store.redisUrl);
     const town = createTown({ store, clock, config: { ...config.town, redisUrl } });
+    await store.read(buildTownIndexes);
     let ready = false;
     const uptimeSecs = (): number => Math.floor((clock.now() - startedAt) / 1000);
     const crs = createCrsDesk(town);

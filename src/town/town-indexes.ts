@@ -2,7 +2,8 @@
 // answer is a page, a head or a count reads one of these buckets, so its cost
 // follows the size of the answer, not of the town. A sort key here is also the
 // list's pagination cursor.
-import { defineIndex } from '../store/derived-index.js';
+import { defineIndex, type IndexDefinition } from '../store/derived-index.js';
+import type { ReadTx } from '../store/store.js';
 import { isUnfinished, type MessageRecord, type TaskRecord } from './records.js';
 
 /** Buckets of TASKS: */
@@ -101,3 +102,10 @@ export const CRS_MEMORY = defineIndex<RememberedCrs>({
   buckets: (v) => (isRememberedCrs(v) ? ['crs-memory'] : []),
   key: (v) => [v.at],
 });
+
+const ALL = [TASKS, BACKLOG, FINISHED, MAILBOXES, ASSIGNMENTS, CRS_MEMORY] as const;
+
+/** Build every index now (at start-up), so no client request pays for building one. */
+export function buildTownIndexes(tx: ReadTx): void {
+  for (const definition of ALL) tx.index(definition as IndexDefinition<unknown>);
+}
