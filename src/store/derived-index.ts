@@ -22,7 +22,7 @@ export interface IndexDefinition<T> {
   /** For messages and debugging only. */
   readonly name: string;
   readonly collection: Collection;
-  /** The buckets a record is listed in; none leaves it out of the index. */
+  /** The buckets a record is listed in, each once; none leaves it out of the index. */
   buckets(value: T): readonly string[];
   /** The record's place in each of its buckets (also the pagination cursor). */
   key(value: T): SortKey;

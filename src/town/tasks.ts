@@ -99,14 +99,16 @@ export function listTasks(tx: ReadTx, filter: TaskFilter = {}, page: PageRequest
     throw invalidInput([{ pointer: '/state', message: `must be one of: ${TASK_STATES.join(', ')}` }]);
   }
   const agentId = filter.agent === undefined || filter.agent === null ? null : resolveAgent(tx, filter.agent).id;
-  const byState = state !== undefined && state !== null;
-  const byTag = tag !== undefined && tag !== null;
-  // The narrowest bucket: an agent's tasks, else one state's, else all; what is left is a filter.
-  const bucket = agentId !== null ? TaskBucket.agent(agentId) : byState ? TaskBucket.state(state) : TaskBucket.all;
-  const stateLeft = byState && agentId !== null;
-  const rest =
-    stateLeft || byTag ? (t: TaskRecord) => (!stateLeft || t.state === state) && (!byTag || t.tags.includes(tag)) : undefined;
-  const result = pageOf(tx.index(TASKS), bucket, 1, page, rest);
+  // Each filter is a bucket: page through the smallest one and check the others on its records.
+  const index = tx.index(TASKS);
+  const filters: Array<{ bucket: string; test: (t: TaskRecord) => boolean }> = [];
+  if (state !== undefined && state !== null) filters.push({ bucket: TaskBucket.state(state), test: (t) => t.state === state });
+  if (agentId !== null) filters.push({ bucket: TaskBucket.agent(agentId), test: (t) => t.assigned_to === agentId });
+  if (tag !== undefined && tag !== null) filters.push({ bucket: TaskBucket.tag(tag), test: (t) => t.tags.includes(tag) });
+  filters.sort((x, y) => index.count(x.bucket) - index.count(y.bucket));
+  const [narrowest, ...others] = filters;
+  const rest = others.length === 0 ? undefined : (t: TaskRecord) => others.every((f) => f.test(t));
+  const result = pageOf(index, narrowest?.bucket ?? TaskBucket.all, 1, page, rest);
   return { tasks: result.items.map(taskView), count: result.items.length, total: result.total, next_cursor: result.next_cursor };
 }
 

@@ -14,6 +14,8 @@ export const TaskBucket = {
   state: (state: string) => `state:${state}`,
   /** tasks ever assigned to one agent (finished ones included) */
   agent: (agentId: string) => `agent:${agentId}`,
+  /** tasks carrying one tag */
+  tag: (tag: string) => `tag:${tag}`,
   /** unfinished tasks that have an assignee: what a dead agent holds */
   held: 'held',
   /** tasks pushed by the CRS competition API */
@@ -32,6 +34,7 @@ export const TASKS = defineIndex<TaskRecord>({
       out.push(TaskBucket.agent(t.assigned_to));
       if (isUnfinished(t.state)) out.push(TaskBucket.held);
     }
+    for (const tag of new Set(t.tags)) out.push(TaskBucket.tag(tag)); // a tag given twice is one bucket
     if (t.source === 'crs') {
       out.push(TaskBucket.crs);
       if (isUnfinished(t.state)) out.push(TaskBucket.crsOpen);
