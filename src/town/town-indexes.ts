@@ -4,18 +4,32 @@
 // list's pagination cursor.
 import { defineIndex, type IndexDefinition } from '../store/derived-index.js';
 import type { ReadTx } from '../store/store.js';
-import { isUnfinished, type MessageRecord, type TaskRecord } from './records.js';
+import { TASK_STATES, isUnfinished, type MessageRecord, type TaskRecord, type TaskState } from './records.js';
+
+// Bucket names are made once where they can be: a name built per record is a
+// new string to allocate and hash, which at start-up (every index built from a
+// million records) is a good part of the cost.
+const STATE_BUCKETS = new Map(TASK_STATES.map((s) => [s, `state:${s}`]));
+const TAG_BUCKETS = new Map<string, string>();
+const MAX_TAG_NAMES = 10_000;
 
 /** Buckets of TASKS: */
 export const TaskBucket = {
   /** every task */
   all: 'all',
   /** tasks in one state */
-  state: (state: string) => `state:${state}`,
+  state: (state: string) => STATE_BUCKETS.get(state as TaskState) ?? `state:${state}`,
   /** tasks ever assigned to one agent (finished ones included) */
   agent: (agentId: string) => `agent:${agentId}`,
   /** tasks carrying one tag */
-  tag: (tag: string) => `tag:${tag}`,
+  tag(tag: string): string {
+    let name = TAG_BUCKETS.get(tag);
+    if (name === undefined) {
+      name = `tag:${tag}`;
+      if (TAG_BUCKETS.size < MAX_TAG_NAMES) TAG_BUCKETS.set(tag, name);
+    }
+    return name;
+  },
   /** unfinished tasks that have an assignee: what a dead agent holds */
   held: 'held',
   /** tasks pushed by the CRS competition API */
