@@ -7,13 +7,34 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openJournalStore, type JournalIo } from '../../src/store/journal-store.js';
+import { openJournalStore, StoreUnavailableError, type JournalIo } from '../../src/store/journal-store.js';
 import { nodeJournalIo } from '../../src/store/journal-writer.js';
 import { SLICE_ROWS } from '../../src/store/snapshot.js';
 import { runAndKill } from '../helpers/kill-after-acks.js';
 
 const CHILD = fileURLToPath(new URL('./compaction-crash-child.js', import.meta.url));
 const quiet = { warn: () => {}, info: () => {} };
+const FAST_RETRY = { initialMs: 2, maxMs: 10 };
+
+function errno(code: string): Error {
+  return Object.assign(new Error(`${code}: injected`), { code });
+}
+
+/** A promise and the function that settles it. */
+function gate(): { opened: Promise<void>; open(): void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+/** Polls (without timing assertions) until `cond` holds; fails after ~5 s. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (cond()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
 
 async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'townhall-compaction-'));
@@ -130,4 +151,76 @@ describe('journal store: compaction in slices', () => {
       });
     });
   }
+
+  test('a snapshot captured before a failed journal write is discarded, never installed', async () => {
+    await inTempDir(async (dir) => {
+      const firstSync = gate();
+      const snapshotWritten = gate();
+      let failWrites = false;
+      let syncs = 0;
+      const io: JournalIo = {
+        ...nodeJournalIo,
+        async write(fd, data, offset, length) {
+          if (failWrites) throw errno('EIO');
+          return nodeJournalIo.write(fd, data, offset, length);
+        },
+        async fdatasync(fd) {
+          if (syncs++ === 0) await firstSync.opened;
+          return nodeJournalIo.fdatasync(fd);
+        },
+        async writeSnapshot(d, source) {
+          await nodeJournalIo.writeSnapshot(d, source);
+          await snapshotWritten.opened;
+        },
+      };
+      const store = await openJournalStore({ dir, durability: 'always', compactAfterBytes: 1, io, logger: quiet, retry: FAST_RETRY });
+      const kept = store.transact((tx) => tx.put('agents', 'kept', { id: 'kept' }));
+      await new Promise((resolve) => setImmediate(resolve)); // its flush is now waiting in fdatasync
+      // Applied in memory (seq 2 and 3), so the compaction that starts after the first flush captures them at
+      // seq 3; their own write fails.
+      const doomed = [1, 2].map((n) => store.transact((tx) => tx.put('agents', `doomed${n}`, { id: `doomed${n}` })));
+      failWrites = true;
+      firstSync.open();
+      await kept;
+      for (const d of doomed) await assert.rejects(d, StoreUnavailableError);
+      failWrites = false;
+      await until(() => store.health() === 'ok', 'the journal to heal'); // the probe record takes seq 2
+      // Seq 3 again, flushed alone: sequence numbers alone cannot tell this journal from the one captured.
+      await store.transact((tx) => tx.put('agents', 'later', { id: 'later' }));
+      snapshotWritten.open();
+      await store.close();
+      assert.equal(store.stats().compactions, 0, 'the snapshot holding the rejected write was not installed');
+      const reopened = await openJournalStore({ dir, durability: 'always', logger: quiet });
+      assert.deepEqual(await reopened.read((tx) => tx.ids('agents')), ['kept', 'later']);
+      await reopened.close();
+    });
+  });
+
+  test('a failed directory fsync after the journal is replaced refuses writes until a probe syncs it', async () => {
+    await inTempDir(async (dir) => {
+      let failSync = false;
+      const io: JournalIo = {
+        ...nodeJournalIo,
+        async syncDir(d) {
+          if (failSync) throw errno('EIO');
+          return nodeJournalIo.syncDir(d);
+        },
+      };
+      const warnings: string[] = [];
+      const store = await openJournalStore({ dir, durability: 'always', compactAfterBytes: 1, io, logger: { warn: (m) => void warnings.push(m) }, retry: FAST_RETRY });
+      failSync = true;
+      await store.transact((tx) => tx.put('agents', 'a', { id: 'a' }));
+      await until(() => store.health() === 'degraded', 'the failed directory fsync to be seen');
+      assert.match(warnings.join('\n'), /journal directory fsync failed .*\(EIO\)/);
+      await assert.rejects(store.transact((tx) => tx.put('agents', 'refused', {})), StoreUnavailableError);
+      assert.deepEqual(await store.read((tx) => tx.ids('agents')), ['a'], 'reads go on');
+      failSync = false;
+      await until(() => store.health() === 'ok', 'the probe to heal it');
+      await store.transact((tx) => tx.put('agents', 'b', { id: 'b' }));
+      await store.close();
+      const reopened = await openJournalStore({ dir, durability: 'always', logger: quiet });
+      assert.deepEqual(await reopened.read((tx) => tx.ids('agents')), ['a', 'b']);
+      await reopened.close();
+    });
+  });
 });
