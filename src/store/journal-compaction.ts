@@ -83,6 +83,12 @@ export function createCompactor(options: CompactorOptions): Compactor {
   let compactionFailures = 0;
   let delay = options.retry.initialMs;
   let retryAt = 0;
+  /**
+   * Journal bytes kept by the last compaction (written while it ran). A new one starts once the
+   * journal has grown by compactAfterBytes past them, so heavy writes with a small threshold never
+   * keep a compaction running back to back.
+   */
+  let kept = 0;
 
   function failed(err: unknown): FinishOutcome {
     compactionFailures++;
@@ -94,7 +100,7 @@ export function createCompactor(options: CompactorOptions): Compactor {
 
   return {
     maybeStart(journalBytes, lastSeq, flushedSeq) {
-      if (running !== undefined || journalBytes < options.compactAfterBytes || Date.now() < retryAt) return;
+      if (running !== undefined || journalBytes - kept < options.compactAfterBytes || Date.now() < retryAt) return;
       const source = options.capture(lastSeq);
       const r: Running = { seq: lastSeq, started: Date.now(), valid: true, written: Promise.resolve() };
       if (flushedSeq === lastSeq) r.cut = journalBytes;
@@ -136,7 +142,7 @@ export function createCompactor(options: CompactorOptions): Compactor {
       } catch (err) {
         return failed(err);
       }
-      const kept = journalBytes - r.cut;
+      kept = journalBytes - r.cut;
       try {
         await io.syncDir(dir);
       } catch (error) {

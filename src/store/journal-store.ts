@@ -53,7 +53,7 @@ export const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
 export interface JournalStoreOptions {
   dir: string;
   durability: 'always' | 'none';
-  /** Compact once journal.log reaches this many bytes. Default 64 MiB. */
+  /** Compact once journal.log has grown by this many bytes past what the last compaction kept. Default 64 MiB. */
   compactAfterBytes?: number;
   logger: { warn(msg: string): void; info?(msg: string): void };
   /** Replaces the journal's write/fdatasync/ftruncate and the snapshot writer; a test hook for fault injection. */
