@@ -122,9 +122,11 @@ describe('journal store: compaction in slices', () => {
   const steps = [
     'writeSnapshot:during',
     'writeSnapshot:after',
+    'installSnapshot:during',
     'installSnapshot:after',
     'copyJournalTail:during',
     'copyJournalTail:after',
+    'installJournal:during',
     'installJournal:after',
     'syncDir:after',
   ];
