@@ -57,7 +57,7 @@ export interface Compactor {
   flushed(seq: number, journalBytes: number): void;
   /** Memory was rolled back: what is being written must never be installed. */
   invalidate(): void;
-  /** True when step 2 has settled and `finish` should run. */
+  /** True when step 2 has settled and `finish` should run (before the next flush). */
   ready(): boolean;
   /** Resolves when no background write is running. */
   idle(): Promise<void>;
@@ -113,12 +113,15 @@ export function createCompactor(options: CompactorOptions): Compactor {
     },
     flushed(seq, journalBytes) {
       // Batches are taken whole, and the first one after the capture ends exactly at S.
-      if (running !== undefined && running.cut === undefined && seq === running.seq) running.cut = journalBytes;
+      if (running === undefined || running.cut !== undefined) return;
+      if (seq === running.seq) running.cut = journalBytes;
+      else if (seq > running.seq) running.valid = false; // no cut to be found: discard rather than guess
     },
     invalidate() {
       if (running !== undefined) running.valid = false;
     },
-    ready: () => running?.outcome !== undefined,
+    // Finishing needs the cut, i.e. the records up to S written (or a reason to discard).
+    ready: () => running?.outcome !== undefined && (running.cut !== undefined || !running.valid || running.outcome.error !== undefined),
     idle: () => running?.written ?? Promise.resolve(),
     async finish(journalBytes) {
       const r = running;

@@ -144,8 +144,9 @@ export function createJournalWriter(options: JournalWriterOptions): JournalWrite
   async function runLoop(): Promise<void> {
     try {
       while (fatal === undefined) {
-        if (failure === undefined && current.lines.length > 0) await flush();
-        else if (compactor.ready()) await finishCompaction();
+        // A written snapshot goes first: under steady writes the batch is never empty between flushes.
+        if (compactor.ready()) await finishCompaction();
+        else if (failure === undefined && current.lines.length > 0) await flush();
         else break;
         if (failure === undefined && closing === undefined) compactor.maybeStart(stats.journalBytes, lastSeq, flushedSeq);
       }

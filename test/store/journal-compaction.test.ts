@@ -66,7 +66,6 @@ describe('journal store: compaction in slices', () => {
       /** Rows serialised in each event-loop turn, seen through a toJSON on every captured value. */
       const rowsPerTurn = new Map<number, number>();
       let acksDuring = -1;
-      let writing = false;
       const io: JournalIo = {
         ...nodeJournalIo,
         async writeSnapshot(d, source) {
@@ -75,12 +74,7 @@ describe('journal store: compaction in slices', () => {
             values: c.values.map((v) => ({ toJSON: () => (rowsPerTurn.set(turns, (rowsPerTurn.get(turns) ?? 0) + 1), v) })),
           }));
           const acksBefore = acks;
-          writing = true;
-          try {
-            await nodeJournalIo.writeSnapshot(d, { seq: source.seq, collections: watched });
-          } finally {
-            writing = false;
-          }
+          await nodeJournalIo.writeSnapshot(d, { seq: source.seq, collections: watched });
           acksDuring = acks - acksBefore;
         },
       };
@@ -91,23 +85,26 @@ describe('journal store: compaction in slices', () => {
       });
       let n = 0;
       const pending: Promise<void>[] = [];
-      // Every turn of the event loop: count it, and while the snapshot is written, commit a write.
+      // Every turn of the event loop: count it and commit a write, until the compaction has finished
+      // (under steady writes the batch is never empty between flushes: it must not wait for that).
       await new Promise<void>((resolve) => {
         const turn = (): void => {
           turns++;
-          if (writing) pending.push(store.transact((tx) => tx.put('meta', `w${n++}`, n)).then(() => void acks++));
-          if (store.stats().compactions > 0) resolve();
+          pending.push(store.transact((tx) => tx.put('meta', `w${n++}`, n)).then(() => void acks++));
+          if (store.stats().compactions > 0 || turns > 200_000) resolve();
           else setImmediate(turn);
         };
         setImmediate(turn);
       });
+      const finishedWhileWriting = store.stats().compactions;
       await Promise.all(pending);
+      await store.close();
+      assert.equal(finishedWhileWriting, 1, 'the compaction finished while writes kept coming');
       const rows = [...rowsPerTurn.values()];
       assert.equal(rows.reduce((x, y) => x + y, 0), RECORDS, 'every captured row was serialised once');
       assert.ok(Math.max(...rows) <= SLICE_ROWS, `at most ${SLICE_ROWS} rows per event-loop turn (saw ${Math.max(...rows)})`);
       assert.ok(rowsPerTurn.size >= RECORDS / SLICE_ROWS, `serialised over ${rowsPerTurn.size} turns`);
       assert.ok(acksDuring > 0, 'writes were acknowledged while the snapshot was being written');
-      await store.close();
 
       const { snapshot, journalFirst } = await seqs(dir);
       assert.equal(snapshot, 1, 'the snapshot holds the big transaction');
