@@ -120,11 +120,15 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
     let ready = false;
     const uptimeSecs = (): number => Math.floor((clock.now() - startedAt) / 1000);
     const crs = createCrsDesk(town);
+    // A status answer may be reused while the version stands, unless other processes write the store too.
+    const localVersion = (): number | null => (redis === null && store.onRemoteChange === undefined && store.health?.() !== 'failed' ? store.version() : null);
     const operations = [
-      ...townOperations(town, { version: VERSION, authMode: auth.mode, uptimeSecs }, crs),
+      ...townOperations(town, { version: VERSION, authMode: auth.mode, uptimeSecs, localVersion }, crs),
       ...adminOperations({ reload: (trigger) => reloader.reload(trigger), keys: () => describeKeys(reloader.current().auth.keys, usage) }),
     ];
-    const baseUrl = (): string | null => (server === null ? null : `${server.scheme}://${server.address.includes(':') ? `[${server.address}]` : server.address}:${server.port}`);
+    // Fixed once listening (asked by every /health).
+    let url: string | null = null;
+    const baseUrl = (): string | null => (url ??= server === null ? null : `${server.scheme}://${server.address.includes(':') ? `[${server.address}]` : server.address}:${server.port}`);
     const auditLines = createAuditLogger(config.log.format, io.audit, clock);
     const audit = createDenialThrottle(auditLines, clock, (event, suppressed) => auditLines.log({ ...event, suppressed }));
     const invoker = createInvoker({ audit, idempotency: createIdempotency(store, clock) });
