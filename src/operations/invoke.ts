@@ -108,7 +108,8 @@ export function createInvoker(deps: InvokerDeps): Invoker {
     // A request that named no operation counts as a mutation by its method.
     if (result !== 'denied' && reason === undefined && !(op === null ? MUTATING_METHODS.has(options.method) : op.mutates)) return;
     const who = principal ?? ANONYMOUS;
-    deps.audit.log({
+    // Built field by field, not with spreads: one object per audited request, on every write.
+    const event: AuditEvent = {
       requestId: options.requestId,
       principal: who.id,
       scopes: who.scopes,
@@ -117,12 +118,19 @@ export function createInvoker(deps: InvokerDeps): Invoker {
       status,
       durationMs: performance.now() - started,
       remoteAddr: options.remoteAddr,
-      ...(op === null ? {} : { operation: op.name }),
       transport: options.transport,
       result,
-      ...(reason === undefined ? (error instanceof OpError && error.code === 'scope.denied' ? { reason: 'insufficient_scope' } : {}) : { reason }),
-      ...options.auditExtras,
-    });
+    };
+    if (op !== null) event.operation = op.name;
+    if (reason !== undefined) event.reason = reason;
+    else if (error instanceof OpError && error.code === 'scope.denied') event.reason = 'insufficient_scope';
+    const extras = options.auditExtras;
+    if (extras !== undefined) {
+      if (extras.clientRequestId !== undefined) event.clientRequestId = extras.clientRequestId;
+      if (extras.auth !== undefined) event.auth = extras.auth;
+      if (extras.clientCert !== undefined) event.clientCert = extras.clientCert;
+    }
+    deps.audit.log(event);
   }
 
   function invokeNow(principal: Principal, op: AnyOperation, rawInput: unknown, options: InvokeOptions): Invocation | Promise<Invocation> {
