@@ -3,8 +3,10 @@
 // (GET /v1/status with auth mode none, Bearer, X-API-Key, Basic; /health),
 // writes at 64 (POST /v1/backlog with durability "always" and "none" against
 // a bare server that reads and parses the same body), then valid keys while
-// a flood of wrong keys hits the Argon2 gate.
-import { answerShape, createClient } from './http-client.js';
+// a flood of wrong keys hits the Argon2 gate. Bearer reads also run on
+// servers that first served an idempotent POST, a long-poll and a reload
+// once each: nothing that happens once may slow every later request.
+import { answerShape, createClient, type Answer } from './http-client.js';
 import { startBare, startTownhall, stopServer, type ServerProcess } from './processes.js';
 import { median, printTable, runRounds, type RoundPlan, type Scenario } from './rounds.js';
 import { BACKLOG_BODY, JSON_HEADERS, createCredentials, storeToml, type Credentials } from './towns.js';
@@ -50,6 +52,22 @@ export async function startBaresLike(townhall: ServerProcess, creds: Credentials
   return bares;
 }
 
+/** An idempotent POST, a long-poll (1 s, nothing comes) and a reload, once each, on a keyed server. */
+async function season(server: ServerProcess, creds: Credentials): Promise<void> {
+  const client = createClient(server.port);
+  const expect = async (what: string, answer: Promise<Answer>, statuses: number[]): Promise<void> => {
+    const a = await answer;
+    if (!statuses.includes(a.status)) throw new Error(`seasoning a server: ${what} answered ${a.status} ${a.body.slice(0, 300)}`);
+  };
+  try {
+    await expect('idempotent POST /v1/backlog', client.send('POST', '/v1/backlog', { ...creds.bearer, ...JSON_HEADERS, 'Idempotency-Key': 'once' }, BACKLOG_BODY), [201]);
+    await expect('long-poll inbox/next', client.send('POST', '/v1/agents/supervisor/inbox/next?wait=1', creds.bearer), [200, 204]);
+    await expect('POST /v1/admin/reload', client.send('POST', '/v1/admin/reload', creds.bearer), [200]);
+  } finally {
+    client.close();
+  }
+}
+
 export async function runHotPath(o: HotPathOptions): Promise<void> {
   const creds = await createCredentials();
   const P = o.processes;
@@ -58,6 +76,8 @@ export async function runHotPath(o: HotPathOptions): Promise<void> {
   // 1. Reads.
   const keyed = await several(P, () => startTownhall({ toml: `${creds.authToml}${storeToml('none')}` }));
   const open = await several(P, () => startTownhall({ toml: storeToml('none') }));
+  const seasoned = await several(P, () => startTownhall({ toml: `${creds.authToml}${storeToml('none')}` }));
+  await Promise.all(seasoned.map((server) => season(server, creds)));
   const bares = await startBaresLike(keyed[0]!, creds, P, o.log);
   const c = o.readConnections;
   const status = (headers: Record<string, string> = {}) => ({ requests: [{ path: '/v1/status', headers }] });
@@ -69,10 +89,11 @@ export async function runHotPath(o: HotPathOptions): Promise<void> {
     { name: 'Townhall X-API-Key GET /v1/status', servers: keyed, load: status(creds.xApiKey), connections: c },
     { name: 'Townhall Basic GET /v1/status', servers: keyed, load: status(creds.basic), connections: c },
     { name: 'Townhall GET /health', servers: keyed, load: { requests: [{ path: '/health' }] }, connections: c },
+    { name: 'Townhall Bearer GET /v1/status after an idempotent POST, a long-poll and a reload', servers: seasoned, load: status(creds.bearer), connections: c },
   ];
   o.log(`reads: ${reads.length} scenarios x ${P} processes x ${o.rounds} rounds x ${o.seconds}s`);
   const r = await runRounds(reads, plan, o.log);
-  await Promise.all(keyed.map((s) => stopServer(s)));
+  await Promise.all([...keyed, ...seasoned].map((s) => stopServer(s)));
   printTable(`GET, ${c} connections, ${P} processes x ${o.rounds} rounds x ${o.seconds}s per scenario (medians; ratio ranges in brackets)`, 'bare', [
     { name: reads[0]!.name, samples: r[0]! },
     { name: reads[1]!.name, samples: r[1]! },
@@ -81,6 +102,9 @@ export async function runHotPath(o: HotPathOptions): Promise<void> {
     { name: reads[4]!.name, samples: r[4]!, base: r[0]!, target: atLeast(0.9) },
     { name: reads[5]!.name, samples: r[5]!, base: r[0]!, target: atLeast(0.85) },
     { name: 'Townhall GET /health (vs bare /health)', samples: r[6]!, base: r[1]!, target: atLeast(0.95) },
+  ]);
+  printTable('What happens once slows nothing after it: Bearer GET /v1/status on servers that served each once, against fresh ones', 'fresh', [
+    { name: 'after an idempotent POST, a long-poll and a reload (vs fresh Bearer)', samples: r[7]!, base: r[3]!, target: atLeast(0.9) },
   ]);
 
   // 2. Writes: the same JSON body, bare server parses it and answers 201.

@@ -7,6 +7,7 @@ import { createFailureLimiter } from './auth/failure-limiter.js';
 import { createRedisFailureLimiter, redisLimiterKeys, type SharedFailureLimiter } from './auth/redis-failure-limiter.js';
 import type { FetchJson } from './auth/jwks-source.js';
 import { createKeyUsage, describeKeys } from './auth/key-usage.js';
+import { createAuditBatch } from './audit/audit-batch.js';
 import { createAuditLogger } from './audit/audit-logger.js';
 import { createDenialThrottle } from './audit/denial-throttle.js';
 import { createServerLogger, type ServerLogger } from './audit/server-logger.js';
@@ -123,19 +124,25 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
     let ready = false;
     const uptimeSecs = (): number => Math.floor((clock.now() - startedAt) / 1000);
     const crs = createCrsDesk(town);
+    // A status answer may be reused while the version stands, unless other processes write the store too.
+    const localVersion = (): number | null => (redis === null && store.onRemoteChange === undefined && store.health?.() !== 'failed' ? store.version() : null);
     const operations = [
-      ...townOperations(town, { version: VERSION, authMode: auth.mode, uptimeSecs }, crs),
+      ...townOperations(town, { version: VERSION, authMode: auth.mode, uptimeSecs, localVersion }, crs),
       ...adminOperations({ reload: (trigger) => reloader.reload(trigger), keys: () => describeKeys(reloader.current().auth.keys, usage) }),
     ];
-    const baseUrl = (): string | null => (server === null ? null : `${server.scheme}://${server.address.includes(':') ? `[${server.address}]` : server.address}:${server.port}`);
-    const auditLines = createAuditLogger(config.log.format, io.audit, clock);
+    // Fixed once listening (asked by every /health).
+    let url: string | null = null;
+    const baseUrl = (): string | null => (url ??= server === null ? null : `${server.scheme}://${server.address.includes(':') ? `[${server.address}]` : server.address}:${server.port}`);
+    // One audit write per event-loop turn; what waits in the batch counts toward the backlog bound.
+    const auditOut = createAuditBatch(io.audit);
+    const auditLines = createAuditLogger(config.log.format, auditOut.write, clock);
     const audit = createDenialThrottle(auditLines, clock, (event, suppressed) => auditLines.log({ ...event, suppressed }));
     const invoker = createInvoker({ audit, idempotency: createIdempotency(store, clock) });
     const backlog = io.auditBacklog;
     let backlogged = false;
     const auditBacklogged = (): boolean => {
       if (backlog === undefined) return false;
-      const now = backlog() > AUDIT_BACKLOG_LIMIT;
+      const now = backlog() + auditOut.pendingBytes > AUDIT_BACKLOG_LIMIT;
       if (now !== backlogged) {
         backlogged = now;
         if (now) logger.warn('the audit log (stdout) is not keeping up; refusing operations with 503 until it drains');
@@ -228,6 +235,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
           if (retention !== null) clearInterval(retention);
           await running.close(graceMs);
           audit.close();
+          auditOut.close();
           await sharedLimiter?.close();
           await store.close();
         })();

@@ -103,9 +103,17 @@ export function formatAuditLine(event: AuditEvent, format: LogFormat, time: stri
 }
 
 export function createAuditLogger(format: LogFormat, write: (line: string) => void, clock: Clock): AuditLogger {
+  // Lines of one busy millisecond share their timestamp text (a Date and its ISO string per line otherwise).
+  let lastMs = Number.NaN;
+  let lastTime = '';
   return {
     log(event) {
-      write(formatAuditLine(event, format, isoTime(clock.now())) + '\n');
+      const ms = clock.now();
+      if (ms !== lastMs) {
+        lastMs = ms;
+        lastTime = isoTime(ms);
+      }
+      write(formatAuditLine(event, format, lastTime) + '\n');
     },
   };
 }

@@ -29,19 +29,63 @@ export async function readBodyText(req: IncomingMessage, maxBytes: number, befor
     throw new HttpError('body.unsupported_media_type', 'The request body must be JSON (Content-Type: application/json).');
   }
   beforeReading?.();
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    total += buf.length;
-    if (total > maxBytes) throw new HttpError('body.too_large', `The request body must be at most ${maxBytes} bytes.`);
-    chunks.push(buf);
-  }
+  const bytes = await readAll(req, maxBytes);
   try {
-    return utf8.decode(Buffer.concat(chunks, total));
+    return utf8.decode(bytes);
   } catch {
     throw new HttpError('body.malformed_json', 'The request body is not valid UTF-8.');
   }
+}
+
+/**
+ * Every byte of the body, stopping at `maxBytes` (the rest is not kept: with
+ * no listener left, Node discards what still arrives, and the pipeline closes
+ * a connection whose body was not read to the end). Listens for 'data' rather
+ * than iterating: an async iterator costs a promise per chunk and a few
+ * objects per request, on every write. A body cut short (the client left, or
+ * a 408 ended the read) rejects with ERR_STREAM_PREMATURE_CLOSE.
+ */
+function readAll(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (req.destroyed) return reject(prematureClose());
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const settle = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      total += chunk.length;
+      if (total > maxBytes) {
+        settle();
+        reject(new HttpError('body.too_large', `The request body must be at most ${maxBytes} bytes.`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      settle();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+    };
+    const onError = (err: Error): void => {
+      settle();
+      reject(err);
+    };
+    const onClose = (): void => {
+      settle();
+      reject(prematureClose());
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+function prematureClose(): Error {
+  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }
 
 /** The parsed JSON body (undefined when there is none); see `readBodyText` for the bounds. */

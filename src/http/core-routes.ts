@@ -49,11 +49,18 @@ const readyBody = record({
 
 export function coreRoutes(deps: CoreRouteDeps): RawRoute[] {
   const uptime = (): number => Math.floor((deps.clock.now() - deps.startedAt) / 1000);
+  // The same frozen answer while the uptime second, the URL and the store's health stand (liveness
+  // probes and load balancers poll this): the pipeline then serializes it once.
+  let lastHealth: { uptime: number; url: string | null; store: string; result: ReturnType<RawRoute['handler']> } | null = null;
   const health: RawRoute['handler'] = () => {
-    const body = { status: 'ok', uptime_secs: uptime(), url: deps.baseUrl?.() ?? null };
+    const secs = uptime();
+    const url = deps.baseUrl?.() ?? null;
     const store = deps.storeHealth?.() ?? 'ok';
-    if (store !== 'ok') return { status: 503, body: { ...body, status: 'degraded', store } };
-    return { status: 200, body };
+    if (lastHealth !== null && lastHealth.uptime === secs && lastHealth.url === url && lastHealth.store === store) return lastHealth.result;
+    const body = { status: 'ok', uptime_secs: secs, url };
+    const result = Object.freeze(store === 'ok' ? { status: 200, body: Object.freeze(body) } : { status: 503, body: Object.freeze({ ...body, status: 'degraded', store }) });
+    lastHealth = { uptime: secs, url, store, result };
+    return result;
   };
   const ready: RawRoute['handler'] = () => {
     if (!deps.isReady()) throw new HttpError('server.shutting_down', 'The server is starting, shutting down, or cannot reach its store.');

@@ -41,10 +41,11 @@ export async function readNoInput(req: IncomingMessage, res: ServerResponse, lim
 
 /**
  * The operation's input from the query string `query` (without '?'), the body
- * and the path parameters. The body, once read, is also left in `seen.body`,
- * so a Buttercup-style error answer can quote it even when the input is refused.
+ * and the path parameters; synchronous when the request has no body. The
+ * body, once read, is also left in `seen.body`, so a Buttercup-style error
+ * answer can quote it even when the input is refused.
  */
-export async function readOperationInput(
+export function readOperationInput(
   route: BoundRoute,
   req: IncomingMessage,
   res: ServerResponse,
@@ -52,7 +53,7 @@ export async function readOperationInput(
   params: Readonly<Record<string, string>>,
   limits: BodyLimits,
   seen: { body: unknown },
-): Promise<Record<string, unknown>> {
+): Record<string, unknown> | Promise<Record<string, unknown>> {
   const input: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   const { binding } = route;
   const fastapi = binding.errorStyle === 'fastapi';
@@ -61,8 +62,12 @@ export async function readOperationInput(
     if (read.errors.length > 0) throw invalidQuery(read.errors);
     Object.assign(input, read.values);
   }
+  if (!hasBody(req)) return withBody(route, undefined, input, params, fastapi, seen);
   const limit = binding.bodyLimit === undefined ? limits.maxBodyBytes : (limits.bodyLimits?.[binding.bodyLimit] ?? limits.maxBodyBytes);
-  const body = hasBody(req) ? await readJsonBody(req, limit, continueOnce(req, res), fastapi) : undefined;
+  return readJsonBody(req, limit, continueOnce(req, res), fastapi).then((body) => withBody(route, body, input, params, fastapi, seen));
+}
+
+function withBody(route: BoundRoute, body: unknown, input: Record<string, unknown>, params: Readonly<Record<string, string>>, fastapi: boolean, seen: { body: unknown }): Record<string, unknown> {
   seen.body = body;
   bodyInput(route, fastapi ? laxBody(route.op.input, body, route.bodyFields) : body, input);
   for (const name of route.pathFields) input[name] = params[name] ?? '';

@@ -1,12 +1,14 @@
 // Request timeouts without a timer per request: every request has the same
 // timeout, so deadlines expire in the order they were set, and one coarse
 // interval (a tenth of the timeout, 10 ms to 1 s) sweeps the oldest. This keeps
-// a setTimeout/clearTimeout pair (and its allocations) off every request.
+// a setTimeout/clearTimeout pair (and its allocations) off every request. The
+// pipeline tracks only requests that wait: one answered synchronously cannot time out.
 import { performance } from 'node:perf_hooks';
 
+/** What is tracked: `at` is set by `track`; `onExpire` is called on it once it is due. */
 export interface Deadline {
-  readonly at: number;
-  readonly onExpire: () => void;
+  at: number;
+  onExpire(): void;
 }
 
 export class RequestDeadlines {
@@ -18,10 +20,9 @@ export class RequestDeadlines {
     this.interval.unref();
   }
 
-  track(onExpire: () => void): Deadline {
-    const deadline = { at: performance.now() + this.timeoutMs, onExpire };
+  track(deadline: Deadline): void {
+    deadline.at = performance.now() + this.timeoutMs;
     this.pending.add(deadline);
-    return deadline;
   }
 
   untrack(deadline: Deadline | undefined): void {

@@ -18,8 +18,18 @@ export function requestTarget(req: IncomingMessage): string {
 export function checkRequestLine(req: IncomingMessage, target: string): void {
   if (req.httpVersionMajor !== 1) throw new HttpError('request.version', 'Only HTTP/1.0 and HTTP/1.1 are served here.');
   // Two Host headers can make a proxy and this server disagree on the target (RFC 9112 section 3.2).
-  if ((req.headersDistinct['host']?.length ?? 0) > 1) throw new HttpError('request.malformed', 'A request must carry exactly one Host header.');
+  if (hostCount(req.rawHeaders) > 1) throw new HttpError('request.malformed', 'A request must carry exactly one Host header.');
   if (!target.startsWith('/') || target.length > MAX_URL_LENGTH) {
     throw new HttpError('request.bad_path', 'The request target must be an absolute path of at most 8192 bytes.');
   }
+}
+
+/** How many Host fields the request carries (a scan of the raw list: `headersDistinct` builds an object of every header). */
+function hostCount(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') n++;
+  }
+  return n;
 }

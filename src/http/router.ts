@@ -75,15 +75,22 @@ export function createRouter(routes: readonly RouteDef[]): Router {
 
   const paramNames = new Map(routes.map((r) => [r, r.path.split('/').flatMap((s) => (s.startsWith('{') ? [s.slice(1, -1)] : []))]));
 
-  // Fully static paths (most hot ones: /v1/status, /health) skip the trie walk.
-  const staticRoutes = new Map<string, RouteDef>(routes.filter((r) => !r.path.includes('{')).map((r) => [`${r.method} ${r.path}`, r]));
+  // Fully static paths (most hot ones: /v1/status, /health) skip the trie walk, and their match is built
+  // once (path -> method -> match): the pipeline only reads a match, and their params are always empty.
+  const staticRoutes = new Map<string, Map<string, RouteMatch>>();
+  for (const r of routes) {
+    if (r.path.includes('{')) continue;
+    let byMethod = staticRoutes.get(r.path);
+    if (byMethod === undefined) staticRoutes.set(r.path, (byMethod = new Map()));
+    byMethod.set(r.method, Object.freeze({ kind: 'found', route: r, params: Object.freeze(Object.create(null) as Record<string, string>) }));
+  }
 
   return {
     routes,
     match(method, path) {
       if (!path.includes('%')) {
-        const route = staticRoutes.get(`${method === 'HEAD' ? 'GET' : method} ${path}`);
-        if (route !== undefined) return { kind: 'found', route, params: Object.create(null) as Record<string, string> };
+        const found = staticRoutes.get(path)?.get(method === 'HEAD' ? 'GET' : method);
+        if (found !== undefined) return found;
       }
       const raw = path.split('/').slice(1);
       if (raw.length > MAX_SEGMENTS) return { kind: 'not_found' };

@@ -59,7 +59,9 @@ export async function startHttpServer(pipeline: Pipeline, opts: ListenOptions): 
   function serve(conn: Connection, socket: TrackedSocket, req: IncomingMessage, res: ServerResponse): void {
     conn.busy = true;
     // The socket is captured now: Node detaches it from the request once the answer is sent.
-    void pipeline.handle(req, res).then(() => next(conn, socket));
+    const pending = pipeline.handle(req, res);
+    if (pending === undefined) next(conn, socket);
+    else void pending.then(() => next(conn, socket));
   }
 
   function next(conn: Connection, socket: TrackedSocket): void {

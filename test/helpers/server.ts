@@ -84,7 +84,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
   const logs: string[] = [];
   const townhall = await startTownhall(
     config,
-    { audit: (l) => audit.push(l.trimEnd()), log: (l) => logs.push(l.trimEnd()), ...(opts.auditBacklog === undefined ? {} : { auditBacklog: opts.auditBacklog }) },
+    { audit: (chunk) => audit.push(...chunk.split('\n').filter((l) => l !== '')), log: (l) => logs.push(l.trimEnd()), ...(opts.auditBacklog === undefined ? {} : { auditBacklog: opts.auditBacklog }) },
     opts.clock ?? systemClock,
     warnings,
     {

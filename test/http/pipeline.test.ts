@@ -44,6 +44,23 @@ describe('pipeline in mode none', () => {
     assert.equal(r.json.auth_mode, 'none');
   });
 
+  test('a reused /v1/status answer: same bytes within a second, own request ids, and every write shown at once', async () => {
+    const a = await s.request('GET', '/v1/status');
+    const b = await s.request('GET', '/v1/status', { headers: { 'X-Request-Id': 'mine-1' } });
+    assert.equal(b.text, a.text);
+    assert.notEqual(a.headers['x-request-id'], undefined);
+    assert.equal(b.headers['x-request-id'], 'mine-1');
+    assert.equal(b.headers['content-length'], String(Buffer.byteLength(a.text)));
+    const head = await s.request('HEAD', '/v1/status');
+    assert.equal(head.text, '');
+    assert.equal(head.headers['content-length'], String(Buffer.byteLength(a.text)));
+    const before = a.json.backlog as number;
+    assert.equal((await s.request('POST', '/v1/backlog', { body: { description: 'shown at once' } })).status, 201);
+    assert.equal((await s.request('GET', '/v1/status')).json.backlog, before + 1);
+    now += 1000;
+    assert.equal((await s.request('GET', '/v1/status')).json.uptime_secs, a.json.uptime_secs + 1);
+  });
+
   test('HEAD is served by GET routes, with headers and no body', async () => {
     const r = await s.request('HEAD', '/health');
     assert.equal(r.status, 200);
