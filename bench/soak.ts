@@ -14,36 +14,23 @@
 import { createClient } from './http-client.js';
 import { cpuSeconds, rssBytes, startTownhall, stopServer } from './processes.js';
 import { createCredentials, storeToml } from './towns.js';
-import { runWrk, type HttpRequestSpec } from './wrk.js';
+import { luaFormat, runWrk, type HttpRequestSpec } from './wrk.js';
 
-/** Stands for "remove the oldest task this script added" in the mix (GET /v1/status while there is none). */
-const REMOVE_ONE = '@remove-one';
+/** The mix's slot for "remove the oldest task this script added" (GET /v1/status while there is none). */
+const REMOVE_ONE: HttpRequestSpec = { path: '/v1/backlog/<oldest added>', dynamic: true };
 const RETAIN_SECS = 5;
 
-/** wrk Lua: cycle through `mix`; 201 answers carrying a task_id queue it for a later REMOVE_ONE. */
-function soakLua(mix: readonly HttpRequestSpec[], bearer: Record<string, string>): string {
-  const lua = (v: string): string => JSON.stringify(v);
-  const table = (h: Record<string, string> | undefined): string => `{${Object.entries(h ?? {}).map(([k, v]) => `[${lua(k)}]=${lua(v)}`).join(',')}}`;
-  const entries = mix.map((r) =>
-    r.path === REMOVE_ONE ? 'false' : `wrk.format(${lua(r.method ?? 'GET')}, ${lua(r.path)}, ${table(r.headers)}, ${r.body === undefined ? 'nil' : lua(r.body)})`,
-  );
-  return `local reqs = {}
-local ids, head, tail = {}, 1, 0
-init = function(args)
-${entries.map((e) => `  table.insert(reqs, ${e})`).join('\n')}
-end
-local i = 0
-request = function()
-  i = i % #reqs + 1
-  local r = reqs[i]
-  if r then return r end
+/** wrk Lua for REMOVE_ONE: 201 answers carrying a task_id queue it; the slot removes the oldest. */
+function removeOldestLua(bearer: Record<string, string>): string {
+  return `local ids, head, tail = {}, 1, 0
+dynamic = function()
   if head <= tail then
     local id = ids[head]
     ids[head] = nil
     head = head + 1
-    return wrk.format("DELETE", "/v1/backlog/" .. id, ${table(bearer)}, nil)
+    return ${luaFormat({ method: 'DELETE', path: '', headers: bearer }, '"/v1/backlog/" .. id')}
   end
-  return wrk.format("GET", "/v1/status", ${table(bearer)}, nil)
+  return ${luaFormat({ path: '/v1/status', headers: bearer })}
 end
 response = function(status, headers, body)
   if status == 201 then
@@ -83,7 +70,7 @@ export async function runSoak(o: SoakOptions): Promise<void> {
       { path: '/v1/status', headers: creds.bearer },
       { path: '/v1/backlog?limit=100', headers: creds.bearer },
       { method: 'POST', path: '/v1/backlog', headers: auth, body: JSON.stringify({ description: `soak task for ${a}`, tags: ['soak'] }) },
-      { path: REMOVE_ONE },
+      REMOVE_ONE,
       { method: 'POST', path: '/v1/messages/send', headers: auth, body: JSON.stringify({ to: a, message: 'soak message' }) },
       { method: 'POST', path: `/v1/agents/${a}/inbox/next`, headers: creds.bearer },
       { path: `/v1/agents/${a}/inbox?limit=20`, headers: creds.bearer },
@@ -104,7 +91,7 @@ export async function runSoak(o: SoakOptions): Promise<void> {
   for (let w = 0; w <= windows; w++) {
     const secs = w === 0 ? o.warmupSeconds : o.seconds / windows;
     const cpu = cpuSeconds(server.pid);
-    const r = await runWrk({ port: server.port, load: { requests: mix, luaRequest: soakLua(mix, creds.bearer) }, connections: o.connections, seconds: secs, timeoutSecs: 10 });
+    const r = await runWrk({ port: server.port, load: { requests: mix, luaExtra: removeOldestLua(creds.bearer) }, connections: o.connections, seconds: secs, timeoutSecs: 10 });
     const cpuMicros = ((cpuSeconds(server.pid) - cpu) * 1e6) / Math.max(1, r.requests);
     const rss = rssBytes(server.pid);
     const n = await tasks();
