@@ -101,7 +101,13 @@ export function createCompactor(options: CompactorOptions): Compactor {
   return {
     maybeStart(journalBytes, lastSeq, flushedSeq) {
       if (running !== undefined || journalBytes - kept < options.compactAfterBytes || Date.now() < retryAt) return;
-      const source = options.capture(lastSeq);
+      let source: SnapshotSource;
+      try {
+        source = options.capture(lastSeq);
+      } catch (err) {
+        failed(err); // e.g. out of memory for the copies: never let it escape into the flush loop
+        return;
+      }
       const r: Running = { seq: lastSeq, started: Date.now(), valid: true, written: Promise.resolve() };
       if (flushedSeq === lastSeq) r.cut = journalBytes;
       r.written = io.writeSnapshot(dir, source).then(

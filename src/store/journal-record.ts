@@ -27,7 +27,7 @@
 // complete last one included, means the file was damaged after the fact (that
 // record may have been acknowledged); guessing would silently lose or reorder
 // transactions, so opening stops and names the file and byte offset.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { freezeJson } from './freeze-json.js';
 import type { StoreOp } from './memory-state.js';
 import { StoreOpenError } from './store-errors.js';
@@ -49,8 +49,13 @@ export function encodeRecord(seq: number, ops: readonly StoreOp[]): string {
   return `${checksum(json)} ${json}\n`;
 }
 
+// crypto.hash (Node 20.12+) digests in one call, about 3x faster than a Hash
+// object for a record: it runs once per transaction, and once per record at replay.
+const oneShot = (crypto as { hash?: typeof crypto.hash }).hash;
+
 export function checksum(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex').slice(0, 8);
+  const hex = oneShot !== undefined ? oneShot('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex');
+  return hex.slice(0, 8);
 }
 
 export interface JournalScan {

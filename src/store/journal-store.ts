@@ -56,7 +56,7 @@ export interface JournalStoreOptions {
   /** Compact once journal.log has grown by this many bytes past what the last compaction kept. Default 64 MiB. */
   compactAfterBytes?: number;
   logger: { warn(msg: string): void; info?(msg: string): void };
-  /** Replaces the journal's write/fdatasync/ftruncate and the snapshot writer; a test hook for fault injection. */
+  /** Replaces the journal's write/fdatasync/ftruncate and each compaction step (journal-io.ts); a test hook for fault injection. */
   io?: JournalIo;
   /** Backoff between write probes and compaction retries after an I/O error. Default 1 s doubling to 30 s. */
   retry?: RetryDelays;

@@ -36,8 +36,8 @@ import { COLLECTIONS, type Collection } from './store.js';
 
 export const SNAPSHOT_FILE = 'snapshot.json';
 export const SNAPSHOT_TMP_FILE = 'snapshot.json.tmp';
-/** Rows are written to the file in chunks of about this many characters. */
-const CHUNK_CHARS = 1 << 20;
+/** Rows are written to the file in chunks of up to this many bytes. */
+const CHUNK_BYTES = 1 << 20;
 /** A slice of serialisation ends after this long, or after SLICE_ROWS rows, whichever comes first. */
 const SLICE_MS = 4;
 export const SLICE_ROWS = 2000;
@@ -52,7 +52,7 @@ export interface SnapshotSource {
 export function captureSnapshot(seq: number, state: MemoryState): SnapshotSource {
   return {
     seq,
-    collections: COLLECTIONS.map((name) => ({ name, ids: state.view.ids(name), values: state.view.list(name) })),
+    collections: COLLECTIONS.map((name) => ({ name, ...state.capture(name) })),
   };
 }
 
@@ -85,29 +85,56 @@ type Handle = Awaited<ReturnType<typeof open>>;
 async function writeRows(handle: Handle, source: SnapshotSource): Promise<void> {
   const rowCount = source.collections.reduce((n, c) => n + c.ids.length, 0);
   await handle.write(`{"format":"townhall-snapshot","version":2,"seq":${source.seq},"rows":${rowCount}}\n`);
-  const hash = createHash('sha256');
-  let chunk = '';
+  const sink = rowSink(handle);
   for (const { name, ids, values } of source.collections) {
     const prefix = `["${name}",`;
     for (let i = 0; i < ids.length; ) {
       const sliceStart = performance.now();
       const sliceEnd = Math.min(ids.length, i + SLICE_ROWS);
       while (i < sliceEnd) {
-        chunk += `${prefix}${JSON.stringify(ids[i])},${JSON.stringify(values[i])}]\n`;
+        const row = `${prefix}${JSON.stringify(ids[i])},${JSON.stringify(values[i])}]\n`;
         i++;
+        if (!sink.add(row)) await sink.flush(row);
         if ((i & 63) === 0 && performance.now() - sliceStart >= SLICE_MS) break;
-      }
-      if (chunk.length >= CHUNK_CHARS) {
-        const bytes = Buffer.from(chunk, 'utf8'); // encoded once, for the hash and the file
-        hash.update(bytes);
-        await handle.write(bytes);
-        chunk = '';
       }
       await nextTurn(); // the point of slicing: let requests and journal flushes run
     }
   }
-  hash.update(chunk);
-  await handle.write(`${chunk}{"end":true,"sha256":"${hash.digest('hex')}"}\n`);
+  await sink.flush();
+  await handle.write(`{"end":true,"sha256":"${sink.digest()}"}\n`);
+}
+
+/**
+ * Rows encoded straight into one reused buffer, hashed and written when it
+ * fills: each row string dies at once, so the young generation holds no
+ * growing text while a large snapshot is written and its scavenges stay cheap.
+ */
+function rowSink(handle: Handle) {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  let used = 0;
+  async function write(bytes: Buffer, length: number): Promise<void> {
+    hash.update(bytes.subarray(0, length));
+    for (let at = 0; at < length; ) at += (await handle.write(bytes, at, length - at)).bytesWritten;
+  }
+  return {
+    /** False when the row may not fit (UTF-8 takes at most 3 bytes per UTF-16 unit): flush it instead. */
+    add(row: string): boolean {
+      if (used + row.length * 3 > buf.length) return false;
+      used += buf.write(row, used);
+      return true;
+    },
+    /** Write what is buffered, then `row` (buffered, or written alone if it is larger than the buffer). */
+    async flush(row?: string): Promise<void> {
+      if (used > 0) await write(buf, used);
+      used = 0;
+      if (row !== undefined && !this.add(row)) {
+        const bytes = Buffer.from(row, 'utf8');
+        await write(bytes, bytes.length);
+      }
+    },
+    digest: () => hash.digest('hex'),
+  };
 }
 
 /** Rename DIR/snapshot.json.tmp over snapshot.json and make that durable; removes the tmp file if the rename fails. */
