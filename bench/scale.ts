@@ -5,6 +5,7 @@
 // (so a latency is the cost of that request alone):
 //   GET /v1/status (twice: steady, and right after a write, which invalidates
 //   anything cached per store version), GET /v1/backlog?limit=100,
+//   GET /v1/tasks?tag=m5&limit=100 (one task in 97 carries it), GET .../inbox?limit=20,
 //   POST /v1/agents/{a}/inbox/next, POST /v1/backlog, POST /v1/backlog/{id}/claim;
 // then RSS, bytes per record (RSS over an empty town's, per record), start-up
 // (spawn to listening, which includes loading the snapshot), and the longest
@@ -128,6 +129,8 @@ async function measureServer(server: ServerProcess, town: SeededTown | undefined
     latencies.set('GET /v1/status', await probe(client, n, maxSecs, () => ({ method: 'GET', path: '/v1/status' })));
     latencies.set('GET /v1/status after a write', await probe(client, few, maxSecs, () => ({ method: 'GET', path: '/v1/status' }), () => client.send('POST', '/v1/backlog', JSON_HEADERS, BACKLOG_BODY)));
     latencies.set('GET /v1/backlog?limit=100', await probe(client, few, maxSecs, () => ({ method: 'GET', path: '/v1/backlog?limit=100' })));
+    latencies.set('GET /v1/tasks?tag=m5&limit=100', await probe(client, few, maxSecs, () => ({ method: 'GET', path: '/v1/tasks?tag=m5&limit=100' })));
+    latencies.set('GET .../inbox?limit=20', await probe(client, few, maxSecs, (i) => ({ method: 'GET', path: `/v1/agents/${town.agents[i % town.agents.length]!}/inbox?limit=20` })));
     latencies.set('POST .../inbox/next', await probe(client, few, maxSecs, (i) => ({ method: 'POST', path: `/v1/agents/${town.agents[i % town.agents.length]!}/inbox/next` })));
     latencies.set('POST /v1/backlog', await probe(client, n, maxSecs, post));
     const claimable = town.firstTaskIds;

@@ -1,13 +1,47 @@
 // `npm run bench -- --soak`: mixed reads and writes at 64 connections for a
 // minute (after a warm-up), as a town is really used: status polls, backlog
-// reads and adds, messages sent and taken, inboxes read, heartbeats, all
-// with a Bearer key and durability "always". Reported per 10 s window:
-// req/s, server CPU per request, RSS and the town's task count; the target is
-// RSS at the end within 10% of RSS after warm-up, and throughput that holds.
+// reads, adds and removals, messages sent and taken, inboxes read,
+// heartbeats, all with a Bearer key and durability "always". Reported per 10 s
+// window: req/s, server CPU per request, RSS and the town's task count; the
+// target is RSS at the end within 10% of RSS after warm-up, and throughput
+// that holds.
+//
+// The town is in a steady state, as a working town is: work taken out of the
+// backlog (the script removes the tasks it added, oldest first) and finished
+// tasks deleted by retention (`retain_completed_secs = 5` here instead of a
+// week), so memory that still grows is a leak, not data. Each message sent
+// to an agent is taken by that agent's inbox/next in the same cycle.
 import { createClient } from './http-client.js';
 import { cpuSeconds, rssBytes, startTownhall, stopServer } from './processes.js';
 import { createCredentials, storeToml } from './towns.js';
-import { runWrk, type HttpRequestSpec } from './wrk.js';
+import { luaFormat, runWrk, type HttpRequestSpec } from './wrk.js';
+
+/** The mix's slot for "remove the oldest task this script added" (GET /v1/status while there is none). */
+const REMOVE_ONE: HttpRequestSpec = { path: '/v1/backlog/<oldest added>', dynamic: true };
+const RETAIN_SECS = 5;
+
+/** wrk Lua for REMOVE_ONE: 201 answers carrying a task_id queue it; the slot removes the oldest. */
+function removeOldestLua(bearer: Record<string, string>): string {
+  return `local ids, head, tail = {}, 1, 0
+dynamic = function()
+  if head <= tail then
+    local id = ids[head]
+    ids[head] = nil
+    head = head + 1
+    return ${luaFormat({ method: 'DELETE', path: '', headers: bearer }, '"/v1/backlog/" .. id')}
+  end
+  return ${luaFormat({ path: '/v1/status', headers: bearer })}
+end
+response = function(status, headers, body)
+  if status == 201 then
+    local id = string.match(body, '"task_id":"([%w%-]+)"')
+    if id then
+      tail = tail + 1
+      ids[tail] = id
+    end
+  end
+end`;
+}
 
 export interface SoakOptions {
   seconds: number;
@@ -21,11 +55,12 @@ const WINDOW_SECS = 10;
 
 export async function runSoak(o: SoakOptions): Promise<void> {
   const creds = await createCredentials();
-  const server = await startTownhall({ toml: `${creds.authToml}${storeToml('always')}` });
+  // max_agents first: a top-level key must come before any table.
+  const server = await startTownhall({ toml: `max_agents = ${AGENTS}\n${creds.authToml}${storeToml('always', `retain_completed_secs = ${RETAIN_SECS}\n`)}` });
   const client = createClient(server.port);
   const auth = { ...creds.bearer, 'Content-Type': 'application/json' };
   for (let k = 0; k < AGENTS; k++) await client.send('POST', '/v1/agents', auth, JSON.stringify({ name: `agent-${k}` }));
-  // Each connection cycles through this list: 3 in 10 requests write.
+  // Each connection cycles through this list: 5 in 11 requests write.
   const mix: HttpRequestSpec[] = [];
   for (let k = 0; k < AGENTS; k++) {
     const a = `agent-${k}`;
@@ -35,6 +70,7 @@ export async function runSoak(o: SoakOptions): Promise<void> {
       { path: '/v1/status', headers: creds.bearer },
       { path: '/v1/backlog?limit=100', headers: creds.bearer },
       { method: 'POST', path: '/v1/backlog', headers: auth, body: JSON.stringify({ description: `soak task for ${a}`, tags: ['soak'] }) },
+      REMOVE_ONE,
       { method: 'POST', path: '/v1/messages/send', headers: auth, body: JSON.stringify({ to: a, message: 'soak message' }) },
       { method: 'POST', path: `/v1/agents/${a}/inbox/next`, headers: creds.bearer },
       { path: `/v1/agents/${a}/inbox?limit=20`, headers: creds.bearer },
@@ -55,7 +91,7 @@ export async function runSoak(o: SoakOptions): Promise<void> {
   for (let w = 0; w <= windows; w++) {
     const secs = w === 0 ? o.warmupSeconds : o.seconds / windows;
     const cpu = cpuSeconds(server.pid);
-    const r = await runWrk({ port: server.port, load: { requests: mix }, connections: o.connections, seconds: secs, timeoutSecs: 10 });
+    const r = await runWrk({ port: server.port, load: { requests: mix, luaExtra: removeOldestLua(creds.bearer) }, connections: o.connections, seconds: secs, timeoutSecs: 10 });
     const cpuMicros = ((cpuSeconds(server.pid) - cpu) * 1e6) / Math.max(1, r.requests);
     const rss = rssBytes(server.pid);
     const n = await tasks();
@@ -69,7 +105,7 @@ export async function runSoak(o: SoakOptions): Promise<void> {
   }
   client.close();
   await stopServer(server);
-  console.log(`\nsoak: ${o.connections} connections, Bearer, durability "always", a mix of 10 requests (3 writes) over ${AGENTS} agents\n`);
+  console.log(`\nsoak: ${o.connections} connections, Bearer, durability "always", retain_completed_secs = ${RETAIN_SECS}, a mix of 11 requests (5 writes: backlog add and remove, message send and take, heartbeat) over ${AGENTS} agents\n`);
   console.log('| window | req/s | CPU us/req | p50 ms | p99 ms | non-2xx | RSS MiB | tasks in town |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of rows) console.log(row);

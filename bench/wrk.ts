@@ -14,6 +14,8 @@ export interface HttpRequestSpec {
   path: string;
   headers?: Record<string, string>;
   body?: string;
+  /** A slot in a list whose request the load's Lua `dynamic()` makes when its turn comes (see WrkLoad.luaExtra). */
+  dynamic?: true;
 }
 
 export interface WrkLoad {
@@ -21,6 +23,8 @@ export interface WrkLoad {
   requests: HttpRequestSpec[];
   /** Raw Lua defining `request()`, instead of `requests` (e.g. a fresh credential per request). */
   luaRequest?: string;
+  /** Lua added to a list's script: defines `dynamic()` for `dynamic` slots, and may define `response()`. */
+  luaExtra?: string;
 }
 
 export interface WrkResult {
@@ -51,6 +55,11 @@ let scripts = 0;
 
 const lua = (s: string): string => JSON.stringify(s); // a JSON string literal is a valid Lua string here (no \u escapes)
 
+/** A Lua expression making one request's bytes; `pathLua` is a Lua expression for the path when it is computed. */
+export function luaFormat(r: HttpRequestSpec, pathLua = lua(r.path)): string {
+  return `wrk.format(${lua(r.method ?? 'GET')}, ${pathLua}, ${luaTable(r.headers)}, ${r.body === undefined ? 'nil' : lua(r.body)})`;
+}
+
 function luaTable(headers: Record<string, string> | undefined): string {
   return `{${Object.entries(headers ?? {})
     .map(([k, v]) => `[${lua(k)}]=${lua(v)}`)
@@ -74,7 +83,7 @@ export function luaScript(load: WrkLoad): string {
     const headers = Object.entries(only.headers ?? {}).map(([k, v]) => `wrk.headers[${lua(k)}] = ${lua(v)}\n`);
     return `wrk.method = ${lua(only.method ?? 'GET')}\nwrk.path = ${lua(only.path)}\n${headers.join('')}${only.body === undefined ? '' : `wrk.body = ${lua(only.body)}\n`}${DONE}`;
   }
-  const reqs = load.requests.map((r) => `wrk.format(${lua(r.method ?? 'GET')}, ${lua(r.path)}, ${luaTable(r.headers)}, ${r.body === undefined ? 'nil' : lua(r.body)})`);
+  const reqs = load.requests.map((r) => (r.dynamic === true ? 'false' : luaFormat(r)));
   return `local reqs = {}
 init = function(args)
 ${reqs.map((r) => `  table.insert(reqs, ${r})`).join('\n')}
@@ -82,8 +91,9 @@ end
 local i = 0
 request = function()
   i = i % #reqs + 1
-  return reqs[i]
+  return reqs[i] or dynamic()
 end
+${load.luaExtra ?? ''}
 ${DONE}`;
 }
 

@@ -32,7 +32,9 @@ import { openConfiguredStore } from './store/open-store.js';
 import { secureContextOptions, serverTlsOptions } from './tls/secure-options.js';
 import { createCrsDesk } from './town/crs-desk.js';
 import { redactRedisUrl } from './store/redis-keys.js';
-import { createTown } from './town/town.js';
+import { applyRetention, retentionIntervalMs } from './town/retention.js';
+import { buildTownIndexes } from './town/town-indexes.js';
+import { createTown, type Town } from './town/town.js';
 import { VERSION } from './version.js';
 
 export interface TownhallIo {
@@ -118,6 +120,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
     // Tinytown's redis_url: the redacted URL when the town is on Redis, else null.
     const redisUrl = config.store.redisUrl === null ? null : redactRedisUrl(config.store.redisUrl);
     const town = createTown({ store, clock, config: { ...config.town, redisUrl } });
+    await store.read(buildTownIndexes);
     let ready = false;
     const uptimeSecs = (): number => Math.floor((clock.now() - startedAt) / 1000);
     const crs = createCrsDesk(town);
@@ -211,6 +214,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
       );
     }, CRS_DEADLINE_TICK_MS);
     deadlines.unref();
+    const retention = startRetention(town, config.store.retainCompletedSecs, logger);
     const tlsNote = config.tls === null ? '' : `, TLS ${config.tls.minVersion}+${config.mtls === null ? '' : `, mTLS ${config.mtls.required ? 'required' : 'optional'}`}`;
     logger.info(
       `listening on ${baseUrl()} ` +
@@ -228,6 +232,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
           ready = false;
           clearInterval(purge);
           clearInterval(deadlines);
+          if (retention !== null) clearInterval(retention);
           await running.close(graceMs);
           audit.close();
           auditOut.close();
@@ -242,4 +247,26 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
     await store.close();
     throw err;
   }
+}
+
+/** Sweep finished tasks past `retainSecs` on a timer (never two sweeps at once); null when 0 keeps everything. */
+function startRetention(town: Town, retainSecs: number, logger: ServerLogger): NodeJS.Timeout | null {
+  if (retainSecs === 0) return null;
+  let sweeping = false;
+  const timer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    applyRetention(town, retainSecs * 1000)
+      .then(
+        (n) => {
+          if (n > 0) logger.debug(`retention: removed ${n} finished task(s) older than ${retainSecs} s`);
+        },
+        (err: unknown) => logger.error('retention sweep failed', err),
+      )
+      .finally(() => {
+        sweeping = false;
+      });
+  }, retentionIntervalMs(retainSecs));
+  timer.unref();
+  return timer;
 }

@@ -109,7 +109,7 @@ export interface Config {
   mtls: MtlsConfig | null;
   auth: AuthConfig;
   log: { format: LogFormat };
-  store: { path: string; durability: Durability; compactAfterBytes: number } & RedisSettings;
+  store: { path: string; durability: Durability; compactAfterBytes: number; retainCompletedSecs: number } & RedisSettings;
   town: TownSettings;
   /** Buttercup's CRS task API (`[townhall.crs]`). */
   crs: { maxSarifBytes: number };
@@ -130,6 +130,7 @@ export const DEFAULTS = {
   defaultCli: 'claude',
   maxAgents: 10,
   compactAfterBytes: 64 * 1024 * 1024,
+  retainCompletedSecs: 7 * 86_400,
   storeDir: '.townhall',
   maxSarifBytes: 16 * 1024 * 1024,
   clockSkewSecs: 60,

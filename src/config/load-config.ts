@@ -188,6 +188,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
       path: storePath,
       durability,
       compactAfterBytes: read.integer(storeT, 'compact_after_bytes', '[townhall.store]', 4096, 2 ** 40) ?? DEFAULTS.compactAfterBytes,
+      retainCompletedSecs: read.integer(storeT, 'retain_completed_secs', '[townhall.store]', 0, 100 * 365 * 86_400) ?? DEFAULTS.retainCompletedSecs,
       ...readRedisSettings(file, storeT, env, townName, baseDir),
     },
     town: {

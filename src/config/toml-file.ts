@@ -24,7 +24,7 @@ export const KNOWN_KEYS = {
   'townhall.tls': ['enabled', 'cert_path', 'key_path', 'cert_file', 'key_file', 'min_version'],
   'townhall.mtls': ['enabled', 'required', 'ca_path', 'ca_file', 'clients'],
   'townhall.mtls.clients': ['subject', 'scopes'],
-  'townhall.store': ['path', 'durability', 'compact_after_bytes', 'backend', 'redis_url', 'key_prefix', 'redis_ca_path'],
+  'townhall.store': ['path', 'durability', 'compact_after_bytes', 'retain_completed_secs', 'backend', 'redis_url', 'key_prefix', 'redis_ca_path'],
   'townhall.crs': ['max_sarif_bytes'],
 } as const;
 

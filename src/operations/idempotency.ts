@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { OpError, classOf, invalidInput, type ErrorCode, type ErrorExtras } from '../errors.js';
 import type { CommitHook } from '../store/commit-hook.js';
+import { defineIndex } from '../store/derived-index.js';
 import type { Store, WriteTx } from '../store/store.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -125,10 +126,25 @@ export function replayed(stored: StoredAnswer): unknown {
   return stored.output ?? null;
 }
 
+/** Stored answers, soonest expiry first: one bucket, `answers`. */
+const BY_EXPIRY = defineIndex<StoredAnswer>({
+  name: 'idempotency-expiry',
+  collection: 'idempotency',
+  buckets: (r) => (typeof r.expires_at === 'number' ? ['answers'] : []),
+  key: (r) => [r.expires_at],
+});
+
 /** Deletes expired records; called on a timer, not on the request path. */
 export async function purgeExpiredIdempotency(store: Store, clock: Clock): Promise<number> {
   const now = clock.now();
-  const expired = await store.read((tx) => tx.list<StoredAnswer>('idempotency').filter((r) => r.expires_at <= now).map((r) => r.id));
+  const expired = await store.read((tx) => {
+    const ids: string[] = [];
+    for (const { id, value } of tx.index(BY_EXPIRY).entries('answers')) {
+      if (value.expires_at > now) break; // soonest first: the rest are still valid
+      ids.push(id);
+    }
+    return ids;
+  });
   if (expired.length === 0) return 0;
   return store.transact((tx) => {
     let removed = 0;

@@ -1,7 +1,9 @@
 // The file operations the journal writer uses, as one object so tests can
-// replace any of them to inject faults (ENOSPC, EIO, EMFILE) deterministically.
+// replace any of them to inject faults (ENOSPC, EIO, EMFILE) or to stop the
+// process between the steps of a compaction, deterministically.
 import { fdatasync, ftruncate, write } from 'node:fs';
-import { writeSnapshot, type SnapshotData } from './snapshot.js';
+import { copyJournalTail, installJournal } from './journal-tail.js';
+import { fsyncDir, installSnapshot, writeSnapshotTmp, type SnapshotSource } from './snapshot.js';
 
 /** The file operations the writer uses; replaceable in tests to inject faults. */
 export interface JournalIo {
@@ -9,8 +11,16 @@ export interface JournalIo {
   write(fd: number, data: Buffer, offset: number, length: number): Promise<number>;
   fdatasync(fd: number): Promise<void>;
   ftruncate(fd: number, length: number): Promise<void>;
-  /** Replace DIR/snapshot.json crash-safely (snapshot.ts). */
-  writeSnapshot(dir: string, data: SnapshotData): Promise<void>;
+  /** Compaction step 1: write and fsync DIR/snapshot.json.tmp, in slices that yield to the event loop (snapshot.ts). */
+  writeSnapshot(dir: string, source: SnapshotSource): Promise<void>;
+  /** Step 2: rename it over DIR/snapshot.json and fsync the directory. */
+  installSnapshot(dir: string): Promise<void>;
+  /** Step 3: write and fdatasync `file`.tmp holding bytes [from, to) of `file` (journal-tail.ts). */
+  copyJournalTail(file: string, from: number, to: number): Promise<void>;
+  /** Step 4: rename `file`.tmp over `file`; resolves with an append fd on the new file. */
+  installJournal(file: string): Promise<number>;
+  /** Step 5 (and first step of every write probe): make the directory's entries durable. */
+  syncDir(dir: string): Promise<void>;
 }
 
 export const nodeJournalIo: JournalIo = {
@@ -18,5 +28,9 @@ export const nodeJournalIo: JournalIo = {
     new Promise((resolve, reject) => write(fd, data, offset, length, null, (err, n) => (err ? reject(err) : resolve(n)))),
   fdatasync: (fd) => new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
   ftruncate: (fd, length) => new Promise((resolve, reject) => ftruncate(fd, length, (err) => (err ? reject(err) : resolve()))),
-  writeSnapshot,
+  writeSnapshot: writeSnapshotTmp,
+  installSnapshot,
+  copyJournalTail,
+  installJournal,
+  syncDir: fsyncDir,
 };

@@ -28,7 +28,8 @@
 // record may have been acknowledged); guessing would silently lose or reorder
 // transactions, so opening stops and names the file and byte offset.
 import { createHash } from 'node:crypto';
-import { deepFreeze, type StoreOp } from './memory-state.js';
+import { freezeJson } from './freeze-json.js';
+import type { StoreOp } from './memory-state.js';
 import { StoreOpenError } from './store-errors.js';
 import { COLLECTIONS, type Collection } from './store.js';
 
@@ -147,7 +148,7 @@ function decodeOp(op: unknown): StoreOp | undefined {
   if (!Array.isArray(op)) return undefined;
   const [kind, collection, id, value] = op as unknown[];
   if (!isCollection(collection) || typeof id !== 'string') return undefined;
-  if (kind === 'p' && op.length === 4) return { kind: 'put', collection, id, value: deepFreeze(value) };
+  if (kind === 'p' && op.length === 4) return { kind: 'put', collection, id, value: freezeJson(value) };
   if (kind === 'd' && op.length === 3) return { kind: 'delete', collection, id };
   return undefined;
 }

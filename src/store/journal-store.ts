@@ -6,7 +6,7 @@
 //   snapshot.json   the state as of some sequence number (format: snapshot.ts)
 //   journal.log     one line per transaction after that (format: journal-record.ts)
 //   townhall.lock   the pid of the process holding the directory's lock, for people (store-lock.ts)
-//   snapshot.json.tmp  only during compaction; removed at open
+//   snapshot.json.tmp, journal.log.tmp  only during compaction; removed at open
 //
 // Ordering: a transaction runs synchronously and is applied in memory at once,
 // in call order, so the next transaction sees it even before it is durable.
@@ -36,7 +36,9 @@ import { encodeRecord, scanJournal, type JournalScan } from './journal-record.js
 import { nodeJournalIo, type JournalIo } from './journal-io.js';
 import { createJournalWriter, DEFAULT_RETRY, type JournalStats, type RetryDelays, type WriterHealth } from './journal-writer.js';
 import { createMemoryState, type MemoryState, type StoreOp } from './memory-state.js';
-import { captureSnapshot, fsyncDir, readSnapshot } from './snapshot.js';
+import { removeJournalTmp } from './journal-tail.js';
+import { captureSnapshot, fsyncDir, removeSnapshotTmp } from './snapshot.js';
+import { readSnapshot } from './snapshot-reader.js';
 import { acquireStoreLock } from './store-lock.js';
 import { StoreOpenError, StoreUnavailableError, errnoCode } from './store-errors.js';
 import type { ReadTx, Store, WriteTx } from './store.js';
@@ -51,7 +53,7 @@ export const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
 export interface JournalStoreOptions {
   dir: string;
   durability: 'always' | 'none';
-  /** Compact once journal.log reaches this many bytes. Default 64 MiB. */
+  /** Compact once journal.log has grown by this many bytes past what the last compaction kept. Default 64 MiB. */
   compactAfterBytes?: number;
   logger: { warn(msg: string): void; info?(msg: string): void };
   /** Replaces the journal's write/fdatasync/ftruncate and the snapshot writer; a test hook for fault injection. */
@@ -89,6 +91,9 @@ export async function openJournalStore(options: JournalStoreOptions): Promise<Jo
   let seq: number;
   let journalBytes: number;
   try {
+    // Leftovers of a compaction a crash interrupted: nothing refers to them.
+    await removeSnapshotTmp(dir);
+    await removeJournalTmp(file);
     const loaded = await loadState(dir, file, (buf) => buf);
     state = loaded.state;
     fd = await openAppend(file);
@@ -107,13 +112,14 @@ export async function openJournalStore(options: JournalStoreOptions): Promise<Jo
   let versionBase = 0;
   const writer = createJournalWriter({
     fd,
+    dir,
     file,
     io,
     durability,
     journalBytes,
     lastSeq: seq,
     compactAfterBytes,
-    snapshot: { capture: (at) => captureSnapshot(at, state), persist: (data) => io.writeSnapshot(dir, data) },
+    capture: (at) => captureSnapshot(at, state),
     async recover(goodBytes) {
       // Memory is ahead of the disk by the failed records: rebuild it from what is durable.
       const loaded = await loadState(dir, file, (buf) => buf.subarray(0, goodBytes));
@@ -183,7 +189,7 @@ async function loadState(
   cut: (journal: Buffer) => Buffer,
 ): Promise<{ state: MemoryState; scan: JournalScan; seq: number }> {
   const state = createMemoryState();
-  const snapshotSeq = await readSnapshot(dir, (ops) => state.apply(ops)).catch(wrap(join(dir, 'snapshot.json')));
+  const snapshotSeq = await readSnapshot(dir, state).catch(wrap(join(dir, 'snapshot.json')));
   const scan = scanJournal(cut(await readJournal(file)), snapshotSeq, file, (ops) => state.apply(ops));
   return { state, scan, seq: Math.max(snapshotSeq, scan.lastSeq) };
 }

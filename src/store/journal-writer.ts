@@ -9,13 +9,15 @@
 // load each fsync covers many transactions. The loop starts on setImmediate so
 // requests handled in the same event-loop turn share the first flush too.
 //
-// Compaction runs inside the same loop, between flushes, so no journal write
-// is ever in flight while the journal is reset. The not-yet-written batch is
-// covered by the snapshot (captured synchronously, so it is exactly the state
-// at the last appended seq) and resolves when the snapshot is durable. If the
-// snapshot fails (EMFILE, ENOSPC) nothing is lost: the covered records go back
-// in front of the next batch and are journaled as usual, and compaction is
-// retried with backoff after a later flush. The store never stops for it.
+// Compaction (journal-compaction.ts explains its steps) starts between
+// flushes once the journal passes compactAfterBytes: the state is captured at
+// the last appended seq S in one cheap synchronous step, and snapshot.json.tmp
+// is written in the background in slices, while flushes go on as usual. When
+// it is written, the loop (between flushes again) renames it into place and
+// replaces journal.log by the records after S. If any step fails (EMFILE,
+// ENOSPC) nothing is lost: the journal still holds every record, and
+// compaction is retried with backoff after a later flush. The store never
+// stops for it.
 //
 // A failed journal write or fdatasync (disk full, EIO): the records of the
 // failed batch and of every later one are not durable, so their transactions
@@ -34,8 +36,9 @@ import { close as closeFd } from 'node:fs';
 import type { JournalIo } from './journal-io.js';
 import { encodeRecord } from './journal-record.js';
 import { StoreUnavailableError, errnoCode } from './store-errors.js';
-import type { SnapshotData } from './snapshot.js';
-import { absorb, newBatch, type Batch } from './write-batch.js';
+import { createCompactor } from './journal-compaction.js';
+import type { SnapshotSource } from './snapshot.js';
+import { newBatch, type Batch } from './write-batch.js';
 
 export { nodeJournalIo, type JournalIo } from './journal-io.js';
 
@@ -62,6 +65,8 @@ export const DEFAULT_RETRY: RetryDelays = { initialMs: 1000, maxMs: 30_000 };
 
 export interface JournalWriterOptions {
   fd: number;
+  /** The data directory and journal.log in it. */
+  dir: string;
   file: string;
   io: JournalIo;
   durability: 'always' | 'none';
@@ -69,8 +74,8 @@ export interface JournalWriterOptions {
   /** The last sequence number already on disk (snapshot or journal). */
   lastSeq: number;
   compactAfterBytes: number;
-  /** Serialise the state as of `seq` synchronously, then persist it crash-safely. */
-  snapshot: { capture(seq: number): SnapshotData; persist(data: SnapshotData): Promise<void> };
+  /** The state as of `seq`, captured synchronously (snapshot.ts). */
+  capture(seq: number): SnapshotSource;
   /** Roll memory back to the snapshot plus the journal's first `goodBytes`; resolves with the last seq there. */
   recover(goodBytes: number): Promise<number>;
   retry: RetryDelays;
@@ -102,28 +107,35 @@ const NONE_PENDING_LIMIT = 8 * 1024 * 1024;
 const RESOLVED = Promise.resolve();
 
 export function createJournalWriter(options: JournalWriterOptions): JournalWriter {
-  const { fd, io, durability, file, logger } = options;
-  const stats: JournalStats = {
-    journalBytes: options.journalBytes,
-    flushes: 0,
-    records: 0,
-    compactions: 0,
-    compactionFailures: 0,
-    writeFailures: 0,
-  };
+  const { io, durability, file, logger } = options;
+  let fd = options.fd;
+  const stats = { journalBytes: options.journalBytes, flushes: 0, records: 0, writeFailures: 0 };
   let current = newBatch();
   let lastBatch: Batch | undefined;
   let inflight: Batch | undefined;
   let lastSeq = options.lastSeq;
+  /** The last seq written to the journal (not necessarily fdatasynced with "none"). */
+  let flushedSeq = options.lastSeq;
   let loop: Promise<void> | undefined;
   let failure: StoreUnavailableError | undefined;
   let fatal: StoreUnavailableError | undefined;
   let recovering: Promise<void> | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
   let writeDelay = options.retry.initialMs;
-  let compactDelay = options.retry.initialMs;
-  let compactRetryAt = 0;
   let closing: Promise<void> | undefined;
+  const compactor = createCompactor({
+    dir: options.dir,
+    file,
+    io,
+    compactAfterBytes: options.compactAfterBytes,
+    capture: options.capture,
+    // The snapshot is written: finish it between flushes (close finishes it itself).
+    wake: () => {
+      if (failure === undefined && closing === undefined) schedule();
+    },
+    retry: options.retry,
+    logger,
+  });
 
   function schedule(): void {
     if (loop === undefined) loop = new Promise<void>((resolve) => setImmediate(resolve)).then(runLoop);
@@ -131,28 +143,38 @@ export function createJournalWriter(options: JournalWriterOptions): JournalWrite
 
   async function runLoop(): Promise<void> {
     try {
-      while (current.lines.length > 0 && failure === undefined && fatal === undefined) {
-        const batch = (inflight = current);
-        current = newBatch();
-        let data: Buffer;
-        try {
-          data = Buffer.from(batch.lines.join(''), 'utf8');
-          await writeAll(data);
-          if (durability === 'always') await io.fdatasync(fd);
-        } catch (err) {
-          await writeFailed('write', err);
-          break;
-        }
-        inflight = undefined;
-        stats.journalBytes += data.length;
-        stats.flushes++;
-        stats.records += batch.lines.length;
-        batch.resolve();
-        if (stats.journalBytes >= options.compactAfterBytes && Date.now() >= compactRetryAt) await compact();
+      while (fatal === undefined) {
+        // A written snapshot goes first: under steady writes the batch is never empty between flushes.
+        if (compactor.ready()) await finishCompaction();
+        else if (failure === undefined && current.lines.length > 0) await flush();
+        else break;
+        if (failure === undefined && closing === undefined) compactor.maybeStart(stats.journalBytes, lastSeq, flushedSeq);
       }
     } finally {
       loop = undefined;
     }
+  }
+
+  async function flush(): Promise<void> {
+    const batch = (inflight = current);
+    const batchEnd = lastSeq;
+    current = newBatch();
+    let data: Buffer;
+    try {
+      data = Buffer.from(batch.lines.join(''), 'utf8');
+      await writeAll(data);
+      if (durability === 'always') await io.fdatasync(fd);
+    } catch (err) {
+      await writeFailed('write', err);
+      return;
+    }
+    inflight = undefined;
+    stats.journalBytes += data.length;
+    stats.flushes++;
+    stats.records += batch.lines.length;
+    flushedSeq = batchEnd;
+    compactor.flushed(batchEnd, stats.journalBytes);
+    batch.resolve();
   }
 
   async function writeAll(data: Buffer): Promise<void> {
@@ -163,54 +185,21 @@ export function createJournalWriter(options: JournalWriterOptions): JournalWrite
     }
   }
 
-  async function compact(): Promise<void> {
-    const covered = (inflight = current);
-    current = newBatch();
-    const started = Date.now();
-    try {
-      await options.snapshot.persist(options.snapshot.capture(lastSeq));
-    } catch (err) {
-      inflight = undefined;
-      // Never written anywhere: the covered records go back in front of what arrived meanwhile.
-      const next = current;
-      absorb(covered, next);
-      if (lastBatch === next) lastBatch = covered;
-      current = covered;
-      compactionFailed(err);
-      return;
-    }
-    inflight = undefined;
-    covered.resolve();
-    // Only now may the old records go: the snapshot that contains them is durable.
-    try {
-      await io.ftruncate(fd, 0);
-    } catch (err) {
-      compactionFailed(err); // the journal is intact, its records merely duplicate the snapshot
-      return;
-    }
-    const before = stats.journalBytes;
-    stats.journalBytes = 0;
-    try {
-      await io.fdatasync(fd);
-    } catch (err) {
-      await writeFailed('reset', err);
-      return;
-    }
-    stats.compactions++;
-    compactDelay = options.retry.initialMs;
-    logger.info?.(`compacted ${file} (${before} bytes) into a snapshot at seq ${lastSeq} in ${Date.now() - started} ms`);
-  }
-
-  function compactionFailed(err: unknown): void {
-    stats.compactionFailures++;
-    compactRetryAt = Date.now() + compactDelay;
-    logger.warn(`compacting ${file} failed (${errnoCode(err)}); the store keeps working and retries in ${compactDelay} ms`);
-    compactDelay = Math.min(compactDelay * 2, options.retry.maxMs);
+  async function finishCompaction(): Promise<void> {
+    const outcome = await compactor.finish(stats.journalBytes);
+    if (outcome.kind === 'none') return;
+    const old = fd;
+    fd = outcome.fd;
+    stats.journalBytes = outcome.journalBytes;
+    closeFd(old, () => {});
+    // The new journal's name may not be durable: nothing may be acknowledged from it until a probe fsyncs the directory.
+    if (outcome.kind === 'unsynced') await writeFailed('directory fsync', outcome.error);
   }
 
   /** Reject everything not durable, roll memory back to the disk, and start probing. */
   async function writeFailed(step: string, err: unknown): Promise<void> {
     stats.writeFailures++;
+    compactor.invalidate();
     failure = new StoreUnavailableError(
       'failed',
       `journal ${step} failed on ${file} (${errnoCode(err)}); writes are refused until it works again (retrying in ${writeDelay} ms)`,
@@ -241,10 +230,19 @@ export function createJournalWriter(options: JournalWriterOptions): JournalWrite
   function scheduleProbe(): void {
     probeTimer = setTimeout(() => {
       probeTimer = undefined;
-      loop ??= probe().finally(() => (loop = undefined));
+      runProbe();
     }, writeDelay);
     probeTimer.unref();
     writeDelay = Math.min(writeDelay * 2, options.retry.maxMs);
+  }
+
+  /** The probe takes the loop's place; if the loop is busy (discarding a compaction), right after it. */
+  function runProbe(): void {
+    if (loop !== undefined) {
+      void loop.then(runProbe);
+      return;
+    }
+    loop = probe().finally(() => (loop = undefined));
   }
 
   /** Cut the journal back to its good prefix and append an empty record durably: writes work again. */
@@ -252,6 +250,7 @@ export function createJournalWriter(options: JournalWriterOptions): JournalWrite
     if (closing !== undefined) return;
     const line = Buffer.from(encodeRecord(lastSeq + 1, []), 'utf8');
     try {
+      await io.syncDir(options.dir); // a compaction may have renamed a journal in without a durable entry
       await io.ftruncate(fd, stats.journalBytes);
       await io.fdatasync(fd);
       await writeAll(line);
@@ -262,6 +261,7 @@ export function createJournalWriter(options: JournalWriterOptions): JournalWrite
       return;
     }
     lastSeq++;
+    flushedSeq = lastSeq;
     stats.journalBytes += line.length;
     failure = undefined;
     writeDelay = options.retry.initialMs;
@@ -291,12 +291,16 @@ export function createJournalWriter(options: JournalWriterOptions): JournalWrite
     writeRefusal: () => fatal ?? failure,
     fatal: () => fatal,
     health: () => (fatal !== undefined ? 'failed' : failure !== undefined ? 'degraded' : 'ok'),
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, ...compactor.counts() }),
     close() {
       closing ??= (async () => {
         if (probeTimer !== undefined) clearTimeout(probeTimer);
         while (loop !== undefined) await loop;
         if (recovering !== undefined) await recovering;
+        // A compaction in progress is finished (or discarded), so a clean shutdown leaves no .tmp files.
+        await compactor.idle();
+        while (loop !== undefined) await loop;
+        if (fatal === undefined && compactor.ready()) await finishCompaction();
         try {
           // Also with "none": a clean shutdown should leave everything on disk.
           if (failure === undefined && fatal === undefined) await io.fdatasync(fd);

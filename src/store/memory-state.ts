@@ -15,6 +15,7 @@
 //   after an `await` would otherwise silently escape the transaction.
 // - A transaction handle is dead once its function returns, and a transaction
 //   cannot start inside another one.
+import { CommittedIndex, transactionView, type IndexDefinition } from './derived-index.js';
 import { COLLECTIONS, type Collection, type ReadTx, type WriteTx } from './store.js';
 
 /** One committed change. `json` is the put value's JSON text when it came from a transaction. */
@@ -49,6 +50,12 @@ export interface MemoryState {
   readonly version: number;
   /** Committed records of one collection in order, for snapshots. */
   entries(collection: Collection): IterableIterator<[string, unknown]>;
+  /**
+   * The committed records of one collection in order, as two arrays taken at
+   * once (a million records in about 10 ms): values are frozen, so the arrays
+   * stay exactly this moment's state while a snapshot is encoded bit by bit.
+   */
+  capture(collection: Collection): { ids: string[]; values: unknown[] };
 }
 
 export function createMemoryState(): MemoryState {
@@ -61,11 +68,28 @@ export function createMemoryState(): MemoryState {
     return map;
   }
 
+  // Derived indexes (derived-index.ts), built on first use and kept up to date by `apply`.
+  const indexes = new Map<IndexDefinition<unknown>, CommittedIndex<unknown>>();
+  const indexesOf = new Map<Collection, CommittedIndex<unknown>[]>();
+
+  function committedIndex<T>(definition: IndexDefinition<T>): CommittedIndex<T> {
+    let index = indexes.get(definition as IndexDefinition<unknown>) as CommittedIndex<T> | undefined;
+    if (index === undefined) {
+      index = new CommittedIndex(definition, table(definition.collection).entries());
+      indexes.set(definition as IndexDefinition<unknown>, index as CommittedIndex<unknown>);
+      const list = indexesOf.get(definition.collection);
+      if (list === undefined) indexesOf.set(definition.collection, [index as CommittedIndex<unknown>]);
+      else list.push(index as CommittedIndex<unknown>);
+    }
+    return index;
+  }
+
   const view: ReadTx = {
     get: <T>(collection: Collection, id: string) => table(collection).get(id) as T | undefined,
     list: <T>(collection: Collection) => Array.from(table(collection).values()) as T[],
     count: (collection: Collection) => table(collection).size,
     ids: (collection: Collection) => Array.from(table(collection).keys()),
+    index: committedIndex,
   };
 
   type Overlay = Map<Collection, Map<string, Pending>>;
@@ -118,6 +142,10 @@ export function createMemoryState(): MemoryState {
         let n = base.size;
         for (const [id, p] of layer(collection) ?? []) n += (p.value !== undefined ? 1 : 0) - (base.has(id) ? 1 : 0);
         return n;
+      },
+      index<V>(definition: IndexDefinition<V>) {
+        live();
+        return transactionView(committedIndex(definition), table(definition.collection), layer(definition.collection));
       },
       put(collection: Collection, id: string, value: unknown): void {
         live();
@@ -224,6 +252,14 @@ export function createMemoryState(): MemoryState {
     version++;
     for (const op of ops) {
       const map = table(op.collection);
+      const derived = indexesOf.get(op.collection);
+      if (derived !== undefined) {
+        const old = map.get(op.id);
+        for (const index of derived) {
+          if (old !== undefined) index.remove(op.id, old);
+          if (op.kind === 'put') index.add(op.id, op.value);
+        }
+      }
       if (op.kind === 'put') map.set(op.id, op.value);
       else map.delete(op.id);
     }
@@ -238,6 +274,7 @@ export function createMemoryState(): MemoryState {
       return version;
     },
     entries: (collection) => table(collection).entries(),
+    capture: (collection) => ({ ids: Array.from(table(collection).keys()), values: Array.from(table(collection).values()) }),
   };
 }
 

@@ -14,6 +14,8 @@ export interface TownKeys {
   log: string;
   /** JSON of the whole state at some version (see redis-snapshot.ts). */
   snapshot: string;
+  /** Prefix of a snapshot being uploaded in parts (one key per upload, with a TTL), renamed to `snapshot` when complete. */
+  snapshotStaging: string;
   /** The version `snapshot` holds, so the snapshot script need not parse it. */
   snapshotVersion: string;
   /** Pub/sub channel announcing a new version (payload: the version). */
@@ -36,6 +38,7 @@ export function townKeys(keyPrefix: string, town: string): TownKeys {
     log: `${base}log`,
     snapshot: `${base}snapshot`,
     snapshotVersion: `${base}snapshot-version`,
+    snapshotStaging: `${base}snapshot-staging:`,
     changed: `${base}changed`,
     blocked: `${base}blocked`,
     authFailures: `${base}authfail:`,

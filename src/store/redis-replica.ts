@@ -11,8 +11,12 @@
 import type { Redis } from 'ioredis';
 import { createMemoryState, type MemoryState, type StoreOp } from './memory-state.js';
 import { runScript } from './redis-connection.js';
-import { decodeOps, decodeSnapshot, encodeSnapshot } from './redis-log-codec.js';
+import { decodeOps, decodeSnapshot, encodeSnapshotParts } from './redis-log-codec.js';
 import { SNAPSHOT_SCRIPT } from './redis-scripts.js';
+import { randomUUID } from 'node:crypto';
+
+/** A staging snapshot not renamed within this long belonged to a replica that died. */
+const STAGING_TTL_MS = 10 * 60_000;
 import type { TownKeys } from './redis-keys.js';
 import { StoreUnavailableError } from './store-errors.js';
 import type { RecordChange } from './store.js';
@@ -104,8 +108,22 @@ export function createReplicaCopy(client: Redis, keys: TownKeys, logger: { warn(
 
   return {
     async writeSnapshot(keep) {
-      const stored = await runScript(client, SNAPSHOT_SCRIPT, [keys.snapshot, keys.snapshotVersion, keys.log], [logVersion, encodeSnapshot(logVersion, state), keep]);
-      return stored === 1;
+      const version = logVersion;
+      const parts = await encodeSnapshotParts(version, state);
+      // Uploaded a part at a time into a key of its own, so neither this process nor the Redis
+      // client ever holds the whole text as one buffer; the TTL cleans up after a replica that dies mid-way.
+      const staging = `${keys.snapshotStaging}${randomUUID()}`;
+      let stored = false;
+      try {
+        for (const [i, part] of parts.entries()) {
+          await client.append(staging, part);
+          if (i === 0) await client.pexpire(staging, STAGING_TTL_MS);
+        }
+        stored = (await runScript(client, SNAPSHOT_SCRIPT, [keys.snapshot, keys.snapshotVersion, keys.log, staging], [version, keep])) === 1;
+        return stored;
+      } finally {
+        if (!stored) await client.del(staging).catch(() => {});
+      }
     },
     applyEntries,
     get state() {

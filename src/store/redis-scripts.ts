@@ -23,17 +23,23 @@ return {1, nextv}
 `;
 
 /**
- * KEYS: snapshot, snapshot version, log. ARGV: version, snapshot JSON, entries to keep before it.
- * Moves the snapshot forward only, then trims log entries older than the slack.
- * Returns 1 when stored, 0 when a newer snapshot was already there.
+ * KEYS: snapshot, snapshot version, log, staging (the new snapshot, uploaded in
+ * parts with APPEND). ARGV: version, entries to keep before it.
+ * Moves the snapshot forward only (renaming the staging key over it), then
+ * trims log entries older than the slack. Returns 1 when stored, 0 when a
+ * newer snapshot was already there (the staging key is then dropped).
  */
 export const SNAPSHOT_SCRIPT = `
 local have = tonumber(redis.call('GET', KEYS[2]) or '0')
 local v = tonumber(ARGV[1])
-if have >= v then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
+if have >= v then
+  redis.call('DEL', KEYS[4])
+  return 0
+end
+redis.call('RENAME', KEYS[4], KEYS[1])
+redis.call('PERSIST', KEYS[1])
 redis.call('SET', KEYS[2], v)
-local keepFrom = v - tonumber(ARGV[3]) + 1
+local keepFrom = v - tonumber(ARGV[2]) + 1
 if keepFrom > 1 then redis.call('XTRIM', KEYS[3], 'MINID', keepFrom .. '-0') end
 return 1
 `;

@@ -12,6 +12,8 @@
 // process and optimistic commits to a shared log (docs/design/redis-store.md),
 // so routes and town logic do not change.
 
+import type { IndexDefinition, IndexView } from './derived-index.js';
+
 export type Collection = 'agents' | 'tasks' | 'messages' | 'idempotency' | 'meta';
 
 export const COLLECTIONS: readonly Collection[] = ['agents', 'tasks', 'messages', 'idempotency', 'meta'];
@@ -26,6 +28,8 @@ export interface ReadTx {
   count(collection: Collection): number;
   /** The ids of a collection, in the order `list` returns their records (export, tools). */
   ids(collection: Collection): string[];
+  /** A derived index of a collection (derived-index.ts): ordered buckets kept up to date by the store. */
+  index<T>(definition: IndexDefinition<T>): IndexView<T>;
 }
 
 export interface WriteTx extends ReadTx {

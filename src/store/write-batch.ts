@@ -20,10 +20,3 @@ export function newBatch(): Batch {
   done.catch(() => {});
   return { lines: [], chars: 0, done, resolve, reject };
 }
-
-/** Append `later`'s lines to `first`; `later`'s waiters then settle with `first`. */
-export function absorb(first: Batch, later: Batch): void {
-  first.lines.push(...later.lines);
-  first.chars += later.chars;
-  first.done.then(later.resolve, later.reject);
-}

@@ -8,7 +8,7 @@ import { OpError } from '../errors.js';
 import { isReservedName, nameKey, putAgent, resolveAgent } from './agent-lookup.js';
 import { enqueueMessage, mailboxMessages } from './messages.js';
 import { paginate, type PageRequest } from './pagination.js';
-import { SUPERVISOR, agentView, type Agent, type AgentRecord, type HeartbeatState, type MessageRecord } from './records.js';
+import { SUPERVISOR, agentView, type Agent, type AgentRecord, type HeartbeatState } from './records.js';
 import { agentBrief, type AgentBrief } from './tinytown-views.js';
 import { nextSeq, type WriteContext } from './write-context.js';
 import { randomUUID } from 'node:crypto';
@@ -130,9 +130,7 @@ export function pruneAgents(w: WriteContext, all: boolean): PruneResult {
     .filter((a) => all || a.state === 'stopped' || a.state === 'error')
     .sort((a, b) => a.seq - b.seq);
   const ids = new Set(doomed.map((a) => a.id));
-  for (const m of w.tx.list<MessageRecord>('messages')) {
-    if (ids.has(m.to_agent)) w.tx.delete('messages', m.id);
-  }
+  for (const id of ids) for (const m of mailboxMessages(w.tx, id)) w.tx.delete('messages', m.id);
   for (const a of doomed) {
     w.tx.delete('agents', a.id);
     w.tx.delete('meta', nameKey(a.name));

@@ -8,9 +8,10 @@
 import type { ReadTx } from '../store/store.js';
 import { OpError, invalidInput, type FieldError } from '../errors.js';
 import { assertAcceptsWork, resolveAgent } from './agent-lookup.js';
-import { paginate, type PageRequest } from './pagination.js';
+import { pageOf, type PageRequest } from './pagination.js';
 import { MAX_NAME_LENGTH, MAX_TAGS, MAX_TEXT_BYTES, inBacklog, taskView, type Task, type TaskRecord } from './records.js';
 import { assignedView, createTask, giveTask, resolveTask, type AssignedTask } from './tasks.js';
+import { BACKLOG } from './town-indexes.js';
 import type { WriteContext } from './write-context.js';
 
 export interface BacklogInput {
@@ -37,10 +38,11 @@ export function addBacklog(w: WriteContext, input: BacklogInput): Task {
 }
 
 export function backlogTasks(tx: ReadTx): TaskRecord[] {
-  return tx
-    .list<TaskRecord>('tasks')
-    .filter(inBacklog)
-    .sort((a, b) => a.queue_seq - b.queue_seq);
+  return Array.from(tx.index(BACKLOG).entries('backlog'), (e) => e.value);
+}
+
+export function backlogSize(tx: ReadTx): number {
+  return tx.index(BACKLOG).count('backlog');
 }
 
 export interface BacklogList {
@@ -51,7 +53,7 @@ export interface BacklogList {
 }
 
 export function listBacklog(tx: ReadTx, page: PageRequest = {}): BacklogList {
-  const result = paginate(tx.list<TaskRecord>('tasks').filter(inBacklog), (t) => [t.queue_seq], 1, page);
+  const result = pageOf(tx.index(BACKLOG), 'backlog', 1, page);
   return { backlog: result.items.map(taskView), count: result.items.length, total: result.total, next_cursor: result.next_cursor };
 }
 

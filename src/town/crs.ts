@@ -14,6 +14,7 @@ import type { ReadTx } from '../store/store.js';
 import { findAgent, putAgent } from './agent-lookup.js';
 import { enqueueMessage, mailboxMessages } from './messages.js';
 import { MAX_NAME_LENGTH, isUnfinished, type TaskRecord, type TaskState } from './records.js';
+import { CRS_MEMORY, TASKS, TaskBucket, type RememberedCrs } from './town-indexes.js';
 import { nextSeq, type WriteContext } from './write-context.js';
 
 export interface CrsSource {
@@ -58,28 +59,21 @@ const SINCE_KEY = 'crs.status_since';
 /** How long a message id (for dedupe) and an early cancel are remembered: far longer than any retry or round. */
 export const CRS_MEMORY_MS = 7 * 24 * 3600_000;
 
-/** What `meta` holds for a remembered message id or early cancel; the key is inside so a purge can find it. */
-interface Remembered {
-  crs_memory: true;
-  key: string;
-  at: number;
-}
-
+/** `meta` holds a RememberedCrs for a message id or early cancel; the key is inside so a purge can find it. */
 function remember(w: WriteContext, key: string): void {
-  const value: Remembered = { crs_memory: true, key, at: w.nowMs };
+  const value: RememberedCrs = { crs_memory: true, key, at: w.nowMs };
   w.tx.put('meta', key, value);
 }
 
 /** Forget message ids and early cancels older than CRS_MEMORY_MS; returns how many. */
 export function purgeCrsMemory(w: WriteContext): number {
-  let n = 0;
-  for (const v of w.tx.list<Partial<Remembered>>('meta')) {
-    if (typeof v === 'object' && v !== null && v.crs_memory === true && typeof v.key === 'string' && typeof v.at === 'number' && v.at <= w.nowMs - CRS_MEMORY_MS) {
-      w.tx.delete('meta', v.key);
-      n++;
-    }
+  const doomed: string[] = [];
+  for (const { id, value } of w.tx.index(CRS_MEMORY).entries('crs-memory')) {
+    if (value.at > w.nowMs - CRS_MEMORY_MS) break; // oldest first: the rest are younger
+    doomed.push(id);
   }
-  return n;
+  for (const id of doomed) w.tx.delete('meta', id);
+  return doomed.length;
 }
 
 const isCrs = (t: TaskRecord): boolean => t.source === 'crs';
@@ -167,21 +161,20 @@ export function cancelCrsTask(w: WriteContext, taskId: string): void {
 
 /** Cancel every CRS task not finished yet, those still in the backlog included. */
 export function cancelAllCrsTasks(w: WriteContext): number {
-  let n = 0;
-  for (const task of w.tx.list<TaskRecord>('tasks')) {
-    if (isCrs(task) && isUnfinished(task.state)) {
-      endTask(w, task, 'cancelled', CANCELLED_BY_API);
-      n++;
-    }
-  }
-  return n;
+  const open = openCrsTasks(w.tx);
+  for (const task of open) endTask(w, task, 'cancelled', CANCELLED_BY_API);
+  return open.length;
+}
+
+/** CRS tasks not finished yet, in creation order. */
+function openCrsTasks(tx: ReadTx): TaskRecord[] {
+  return Array.from(tx.index(TASKS).entries(TaskBucket.crsOpen), (e) => e.value);
 }
 
 /** Fail every CRS task whose deadline has passed; returns the earliest deadline still ahead (Infinity if none). */
 export function expireCrsDeadlines(w: WriteContext): number {
   let next = Infinity;
-  for (const task of w.tx.list<TaskRecord>('tasks')) {
-    if (!isCrs(task) || !isUnfinished(task.state)) continue;
+  for (const task of openCrsTasks(w.tx)) {
     const deadline = (task.payload as CrsTaskDetail).deadline;
     if (deadline <= w.nowMs) endTask(w, task, 'failed', DEADLINE_PASSED);
     else next = Math.min(next, deadline);
@@ -192,9 +185,7 @@ export function expireCrsDeadlines(w: WriteContext): number {
 /** The earliest deadline of an unfinished CRS task (Infinity if none). */
 export function nextCrsDeadline(tx: ReadTx): number {
   let next = Infinity;
-  for (const task of tx.list<TaskRecord>('tasks')) {
-    if (isCrs(task) && isUnfinished(task.state)) next = Math.min(next, (task.payload as CrsTaskDetail).deadline);
-  }
+  for (const { value } of tx.index(TASKS).entries(TaskBucket.crsOpen)) next = Math.min(next, (value.payload as CrsTaskDetail).deadline);
   return next;
 }
 
@@ -240,8 +231,7 @@ export interface CrsStatus {
 export function crsStatus(tx: ReadTx): CrsStatus {
   const since = tx.get<number>('meta', SINCE_KEY) ?? 0;
   const tasks: CrsTaskCounts = { canceled: 0, errored: 0, failed: 0, pending: 0, processing: 0, succeeded: 0, waiting: 0 };
-  for (const t of tx.list<TaskRecord>('tasks')) {
-    if (!isCrs(t)) continue;
+  for (const { value: t } of tx.index(TASKS).entries(TaskBucket.crs)) {
     if (t.state === 'pending') tasks.pending++;
     else if (t.state === 'assigned' || t.state === 'running') tasks.processing++;
     else if (t.completed_at === null || Date.parse(t.completed_at) >= since) {

@@ -7,8 +7,9 @@
 import type { ReadTx } from '../store/store.js';
 import { invalidInput } from '../errors.js';
 import { resolveMailbox, type Mailbox } from './agent-lookup.js';
-import { paginate, type Page, type PageRequest, type SortKey } from './pagination.js';
+import { pageOf, type Page, type PageRequest } from './pagination.js';
 import { MESSAGE_KINDS, SUPERVISOR, messageView, type Message, type MessageKind, type MessageRecord } from './records.js';
+import { MAILBOXES, MailboxBucket } from './town-indexes.js';
 import { nextSeq, type WriteContext } from './write-context.js';
 import { randomUUID } from 'node:crypto';
 
@@ -40,13 +41,15 @@ export function enqueueMessage(w: WriteContext, input: EnqueueInput): MessageRec
   return record;
 }
 
-export function deliveryKey(m: MessageRecord): SortKey {
-  return [m.urgent ? 0 : 1, m.seq];
+/** Every queued message of one mailbox, in delivery order. */
+export function mailboxMessages(tx: ReadTx, key: string): MessageRecord[] {
+  return Array.from(tx.index(MAILBOXES).entries(MailboxBucket.box(key)), (e) => e.value);
 }
 
-/** Every queued message of one mailbox, unsorted. */
-export function mailboxMessages(tx: ReadTx, key: string): MessageRecord[] {
-  return tx.list<MessageRecord>('messages').filter((m) => m.to_agent === key);
+/** Queued messages of one mailbox: all, and the urgent ones. */
+export function mailboxLength(tx: ReadTx, key: string): { all: number; urgent: number } {
+  const index = tx.index(MAILBOXES);
+  return { all: index.count(MailboxBucket.box(key)), urgent: index.count(MailboxBucket.urgent(key)) };
 }
 
 export interface SendInput {
@@ -86,14 +89,13 @@ export interface InboxPage {
 
 export function listInbox(tx: ReadTx, ref: string, page: PageRequest = {}): InboxPage {
   const box = resolveMailbox(tx, ref);
-  const all = mailboxMessages(tx, box.key);
-  const result: Page<MessageRecord> = paginate(all, deliveryKey, 2, page);
+  const result: Page<MessageRecord> = pageOf(tx.index(MAILBOXES), MailboxBucket.box(box.key), 2, page);
   return {
     agent: box.name,
     messages: result.items.map(messageView),
     count: result.items.length,
     total: result.total,
-    urgent: all.filter((m) => m.urgent).length,
+    urgent: mailboxLength(tx, box.key).urgent,
     next_cursor: result.next_cursor,
   };
 }
@@ -110,17 +112,13 @@ export function restoreMessage(w: WriteContext, record: MessageRecord): void {
 export function popMessage(w: WriteContext, ref: string): { message: PoppedMessage; record: MessageRecord } | null {
   const box = resolveMailbox(w.tx, ref);
   let head: MessageRecord | undefined;
-  for (const m of mailboxMessages(w.tx, box.key)) {
-    if (head === undefined || compareDelivery(m, head) < 0) head = m;
+  for (const entry of w.tx.index(MAILBOXES).entries(MailboxBucket.box(box.key))) {
+    head = entry.value;
+    break;
   }
   if (head === undefined) return null;
   w.tx.delete('messages', head.id);
   // Taking a message is activity; `box.agent` was read in this same transaction.
   if (box.agent !== null) w.tx.put('agents', box.agent.id, { ...box.agent, last_active_at: w.now });
   return { message: { ...messageView(head), message_id: head.id }, record: head };
-}
-
-function compareDelivery(a: MessageRecord, b: MessageRecord): number {
-  if (a.urgent !== b.urgent) return a.urgent ? -1 : 1;
-  return a.seq - b.seq;
 }

@@ -9,6 +9,10 @@
 // Security: the cursor is client input. It is bounded in length, decoded once,
 // and must be exactly a tuple of safe integers of the list's key length.
 import { invalidInput } from '../errors.js';
+import type { IndexView } from '../store/derived-index.js';
+import { compareKeys, type SortKey } from '../store/sorted-entries.js';
+
+export { compareKeys, type SortKey } from '../store/sorted-entries.js';
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
@@ -25,8 +29,6 @@ export interface Page<T> {
   total: number;
   next_cursor: string | null;
 }
-
-export type SortKey = readonly number[];
 
 function checkLimit(limit: number): void {
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
@@ -51,16 +53,36 @@ export function decodeCursor(cursor: string, keyLength: number): SortKey {
   return parsed as number[];
 }
 
-export function compareKeys(a: SortKey, b: SortKey): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d !== 0) return d;
+/**
+ * One page of an index bucket (its sort key is the cursor): reads only the
+ * page, plus one record to know whether more follow. With `filter`, `total`
+ * needs a pass over the whole bucket (used only by rare filters, e.g. a tag).
+ */
+export function pageOf<T>(view: IndexView<T>, bucket: string, keyLength: number, req: PageRequest = {}, filter?: (item: T) => boolean): Page<T> {
+  const limit = req.limit ?? DEFAULT_LIMIT;
+  checkLimit(limit);
+  const after = req.cursor === undefined || req.cursor === null ? null : decodeCursor(req.cursor, keyLength);
+  const items: T[] = [];
+  let lastKey: SortKey | null = null;
+  let more = false;
+  for (const entry of view.entries(bucket, after)) {
+    if (filter !== undefined && !filter(entry.value)) continue;
+    if (items.length === limit) {
+      more = true;
+      break;
+    }
+    items.push(entry.value);
+    lastKey = entry.key;
   }
-  return a.length - b.length;
+  let total = view.count(bucket);
+  if (filter !== undefined) {
+    total = 0;
+    for (const entry of view.entries(bucket)) if (filter(entry.value)) total++;
+  }
+  return { items, total, next_cursor: more && lastKey !== null ? encodeCursor(lastKey) : null };
 }
 
-/** Sort `items` by key, then cut the page after `req.cursor`. */
+/** Sort `items` by key, then cut the page after `req.cursor` (small lists: agents). */
 export function paginate<T>(items: readonly T[], keyOf: (item: T) => SortKey, keyLength: number, req: PageRequest = {}): Page<T> {
   const limit = req.limit ?? DEFAULT_LIMIT;
   checkLimit(limit);

@@ -8,8 +8,9 @@
 import { OpError, invalidInput } from '../errors.js';
 import { assertAcceptsWork, putAgent, resolveAgent } from './agent-lookup.js';
 import { mailboxMessages } from './messages.js';
-import { isUnfinished, taskView, type AgentRecord, type AgentState, type MessageRecord, type Task, type TaskRecord } from './records.js';
+import { taskView, type AgentRecord, type AgentState, type MessageRecord, type Task, type TaskRecord } from './records.js';
 import { giveTask } from './tasks.js';
+import { ASSIGNMENTS, TASKS, TaskBucket } from './town-indexes.js';
 import { nextSeq, type WriteContext } from './write-context.js';
 
 const WATCHED: readonly AgentState[] = ['starting', 'idle', 'working', 'draining'];
@@ -62,9 +63,17 @@ function requeue(w: WriteContext, task: TaskRecord): TaskRecord {
 
 /** Deletes queued `task_assign` messages for these tasks: they no longer hold, and an agent must not act on them. */
 function voidAssignments(w: WriteContext, taskIds: ReadonlySet<string>): void {
-  for (const m of w.tx.list<MessageRecord>('messages')) {
-    if (m.kind === 'task_assign' && m.task_id !== null && taskIds.has(m.task_id)) w.tx.delete('messages', m.id);
-  }
+  const assignments = w.tx.index(ASSIGNMENTS);
+  const doomed: string[] = [];
+  for (const taskId of taskIds) for (const entry of assignments.entries(taskId)) doomed.push(entry.id);
+  for (const id of doomed) w.tx.delete('messages', id);
+}
+
+/** Unfinished tasks that have an assignee, in creation order (what dead agents can hold). */
+function heldTasks(w: WriteContext, holder: (agentId: string) => boolean): TaskRecord[] {
+  const out: TaskRecord[] = [];
+  for (const { value } of w.tx.index(TASKS).entries(TaskBucket.held)) if (holder(value.assigned_to as string)) out.push(value);
+  return out;
 }
 
 function clearCurrentTasks(w: WriteContext, agents: readonly AgentRecord[], taskIds: ReadonlySet<string>): void {
@@ -92,10 +101,7 @@ export function reclaim(w: WriteContext, input: ReclaimInput): ReclaimResult {
   if (target !== null) assertAcceptsWork(target);
 
   const sourceIds = new Set(sources.map((a) => a.id));
-  const tasks = w.tx
-    .list<TaskRecord>('tasks')
-    .filter((t) => isUnfinished(t.state) && t.assigned_to !== null && sourceIds.has(t.assigned_to))
-    .sort((a, b) => a.seq - b.seq);
+  const tasks = heldTasks(w, (id) => sourceIds.has(id));
   const ids = tasks.map((t) => t.id);
   const idSet = new Set(ids);
 
@@ -147,14 +153,10 @@ export function orphanTasks(w: WriteContext, action: OrphanAction): OrphanResult
     throw invalidInput([{ pointer: '/action', message: `must be one of: ${ORPHAN_ACTIONS.join(', ')}` }]);
   }
   const agents = new Map(w.tx.list<AgentRecord>('agents').map((a) => [a.id, a]));
-  const orphans = w.tx
-    .list<TaskRecord>('tasks')
-    .filter((t) => {
-      if (!isUnfinished(t.state) || t.assigned_to === null) return false;
-      const agent = agents.get(t.assigned_to);
-      return agent === undefined || ORPHANING.includes(agent.state);
-    })
-    .sort((a, b) => a.seq - b.seq);
+  const orphans = heldTasks(w, (id) => {
+    const agent = agents.get(id);
+    return agent === undefined || ORPHANING.includes(agent.state);
+  });
 
   const entries: OrphanEntry[] = orphans.map((t) => ({
     task_id: t.id,

@@ -9,7 +9,8 @@
 // With no work at all and agents still up, the hint is `scale_to_zero`.
 import type { ReadTx } from '../store/store.js';
 import { isoTime } from '../clock.js';
-import { inBacklog, type AgentRecord, type AgentState, type TaskRecord } from './records.js';
+import type { AgentRecord, AgentState } from './records.js';
+import { BACKLOG, TASKS, TaskBucket } from './town-indexes.js';
 
 export type ScalingRecommendation = 'scale_up' | 'steady' | 'scale_down' | 'scale_to_zero';
 
@@ -29,14 +30,10 @@ export interface ScalingReport {
 const INACTIVE: readonly AgentState[] = ['stopped', 'error', 'cold'];
 
 export function computeScaling(tx: ReadTx, town: string, maxAgents: number, nowMs: number): ScalingReport {
-  let queueDepth = 0;
-  let pending = 0;
-  let inFlight = 0;
-  for (const t of tx.list<TaskRecord>('tasks')) {
-    if (inBacklog(t)) queueDepth++;
-    else if (t.state === 'assigned') pending++;
-    else if (t.state === 'running') inFlight++;
-  }
+  const tasks = tx.index(TASKS);
+  const queueDepth = tx.index(BACKLOG).count('backlog');
+  const pending = tasks.count(TaskBucket.state('assigned'));
+  const inFlight = tasks.count(TaskBucket.state('running'));
   let active = 0;
   let cold = 0;
   for (const a of tx.list<AgentRecord>('agents')) {

@@ -9,8 +9,9 @@ import type { ReadTx } from '../store/store.js';
 import { OpError, invalidInput } from '../errors.js';
 import { assertAcceptsWork, findAgent, putAgent, resolveAgent } from './agent-lookup.js';
 import { enqueueMessage } from './messages.js';
-import { paginate, type PageRequest } from './pagination.js';
+import { pageOf, type PageRequest } from './pagination.js';
 import { SUPERVISOR, TASK_STATES, taskView, type AgentRecord, type Task, type TaskRecord, type TaskState } from './records.js';
+import { TASKS, TaskBucket } from './town-indexes.js';
 import { nextSeq, type WriteContext } from './write-context.js';
 import { randomUUID } from 'node:crypto';
 
@@ -98,13 +99,16 @@ export function listTasks(tx: ReadTx, filter: TaskFilter = {}, page: PageRequest
     throw invalidInput([{ pointer: '/state', message: `must be one of: ${TASK_STATES.join(', ')}` }]);
   }
   const agentId = filter.agent === undefined || filter.agent === null ? null : resolveAgent(tx, filter.agent).id;
-  const matching = tx.list<TaskRecord>('tasks').filter(
-    (t) =>
-      (state === undefined || state === null || t.state === state) &&
-      (agentId === null || t.assigned_to === agentId) &&
-      (tag === undefined || tag === null || t.tags.includes(tag)),
-  );
-  const result = paginate(matching, (t) => [t.seq], 1, page);
+  // Each filter is a bucket: page through the smallest one and check the others on its records.
+  const index = tx.index(TASKS);
+  const filters: Array<{ bucket: string; test: (t: TaskRecord) => boolean }> = [];
+  if (state !== undefined && state !== null) filters.push({ bucket: TaskBucket.state(state), test: (t) => t.state === state });
+  if (agentId !== null) filters.push({ bucket: TaskBucket.agent(agentId), test: (t) => t.assigned_to === agentId });
+  if (tag !== undefined && tag !== null) filters.push({ bucket: TaskBucket.tag(tag), test: (t) => t.tags.includes(tag) });
+  filters.sort((x, y) => index.count(x.bucket) - index.count(y.bucket));
+  const [narrowest, ...others] = filters;
+  const rest = others.length === 0 ? undefined : (t: TaskRecord) => others.every((f) => f.test(t));
+  const result = pageOf(index, narrowest?.bucket ?? TaskBucket.all, 1, page, rest);
   return { tasks: result.items.map(taskView), count: result.items.length, total: result.total, next_cursor: result.next_cursor };
 }
 

@@ -7,7 +7,8 @@
 // Townhall starts no worker processes, so every agent is spawned `fresh`, and
 // it runs no worker rounds, so `rounds_completed` is 0.
 import type { ReadTx } from '../store/store.js';
-import { agentView, type Agent, type AgentRecord, type MessageRecord, type TaskRecord } from './records.js';
+import { mailboxLength } from './messages.js';
+import { agentView, type Agent, type AgentRecord, type TaskRecord } from './records.js';
 
 export type AgentBrief = Agent & { spawn_mode: 'fresh'; current_scope: string | null };
 export type AgentFull = AgentBrief & { rounds_completed: number; inbox_len: number; urgent_len: number };
@@ -22,26 +23,13 @@ export function agentBrief(tx: ReadTx, r: AgentRecord): AgentBrief {
   return { ...agentView(r), spawn_mode: 'fresh', current_scope: currentScope(tx, r) };
 }
 
-/** Queued messages per mailbox, normal and urgent, counted in one pass. */
-function mailboxLengths(tx: ReadTx): Map<string, { inbox: number; urgent: number }> {
-  const out = new Map<string, { inbox: number; urgent: number }>();
-  for (const m of tx.list<MessageRecord>('messages')) {
-    let c = out.get(m.to_agent);
-    if (c === undefined) out.set(m.to_agent, (c = { inbox: 0, urgent: 0 }));
-    if (m.urgent) c.urgent++;
-    else c.inbox++;
-  }
-  return out;
-}
-
-/** Every agent as Tinytown's `GET /v1/status` lists it, in creation order. */
+/** Every agent as Tinytown's `GET /v1/status` lists it, in creation order; `inbox_len` counts the normal messages. */
 export function agentsFull(tx: ReadTx): AgentFull[] {
-  const lengths = mailboxLengths(tx);
   return tx
     .list<AgentRecord>('agents')
     .sort((a, b) => a.seq - b.seq)
     .map((r) => {
-      const c = lengths.get(r.id);
-      return { ...agentBrief(tx, r), rounds_completed: 0, inbox_len: c?.inbox ?? 0, urgent_len: c?.urgent ?? 0 };
+      const c = mailboxLength(tx, r.id);
+      return { ...agentBrief(tx, r), rounds_completed: 0, inbox_len: c.all - c.urgent, urgent_len: c.urgent };
     });
 }

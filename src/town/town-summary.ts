@@ -4,15 +4,13 @@ import type { ReadTx } from '../store/store.js';
 import {
   AGENT_STATES,
   TASK_STATES,
-  inBacklog,
   zeroCounts,
   type AgentRecord,
   type AgentState,
-  type MessageRecord,
-  type TaskRecord,
   type TaskState,
 } from './records.js';
 import { agentsFull, type AgentFull } from './tinytown-views.js';
+import { BACKLOG, MAILBOXES, MailboxBucket, TASKS, TaskBucket } from './town-indexes.js';
 
 export interface TownSummary {
   name: string;
@@ -31,21 +29,18 @@ export function summarizeTown(tx: ReadTx, name: string): TownSummary {
   const agentsByState = zeroCounts(AGENT_STATES);
   const agents = tx.list<AgentRecord>('agents');
   for (const a of agents) agentsByState[a.state]++;
+  // Agents are few; tasks and messages are counted by their indexes, never scanned.
+  const tasks = tx.index(TASKS);
   const tasksByState = zeroCounts(TASK_STATES);
-  let backlog = 0;
-  for (const t of tx.list<TaskRecord>('tasks')) {
-    tasksByState[t.state]++;
-    if (inBacklog(t)) backlog++;
-  }
-  const messages = tx.list<MessageRecord>('messages');
+  for (const state of TASK_STATES) tasksByState[state] = tasks.count(TaskBucket.state(state));
   return {
     name,
     agents: agents.length,
     agent_list: agentsFull(tx),
     agents_by_state: agentsByState,
     tasks_by_state: tasksByState,
-    backlog,
-    urgent_messages: messages.filter((m) => m.urgent).length,
-    messages: messages.length,
+    backlog: tx.index(BACKLOG).count('backlog'),
+    urgent_messages: tx.index(MAILBOXES).count(MailboxBucket.allUrgent),
+    messages: tx.count('messages'),
   };
 }

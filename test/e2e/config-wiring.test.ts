@@ -78,3 +78,44 @@ test('--verbose logs one debug line per request on the server log, and only with
     }
   }
 });
+
+test('retain_completed_secs: the server deletes finished tasks once they are older than that, and keeps the rest', async () => {
+  let now = Date.parse('2026-11-30T12:00:00Z');
+  const s = await startTestServer({ clock: { now: () => now }, toml: '[townhall.store]\ndurability = "none"\nretain_completed_secs = 4\n' });
+  try {
+    const post = async (path: string, body: unknown): Promise<any> => (await s.request('POST', path, { body })).json;
+    assert.equal((await s.request('POST', '/v1/agents', { body: { name: 'w' } })).status, 201);
+    const old = await post('/v1/tasks/assign', { agent: 'w', task: 'finished long ago' });
+    await post(`/v1/tasks/${old.id}/complete`, { result: 'ok' });
+    const waiting = await post('/v1/backlog', { description: 'still waiting' });
+    now += 60_000;
+    const fresh = await post('/v1/tasks/assign', { agent: 'w', task: 'finished just now' });
+    await post(`/v1/tasks/${fresh.id}/complete`, { result: 'ok' });
+    // The sweep runs every second (a quarter of 4 s, at least 1 s): poll until it has.
+    const deadline = Date.now() + 10_000;
+    while ((await s.request('GET', `/v1/tasks/${old.id}`)).status !== 404) {
+      assert.ok(Date.now() < deadline, 'the old finished task was never deleted');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal((await s.request('GET', `/v1/tasks/${fresh.id}`)).status, 200, 'finished 0 s ago: kept');
+    assert.equal((await s.request('GET', `/v1/tasks/${waiting.id}`)).status, 200, 'unfinished: kept however old');
+    const status = (await s.request('GET', '/v1/status')).json;
+    assert.equal(status.tasks_by_state.completed, 1);
+  } finally {
+    await s.close();
+  }
+});
+
+test('retain_completed_secs = 0 keeps every finished task', async () => {
+  let now = Date.parse('2026-11-30T12:00:00Z');
+  const s = await startTestServer({ clock: { now: () => now }, toml: '[townhall.store]\ndurability = "none"\nretain_completed_secs = 0\n' });
+  try {
+    const task = (await s.request('POST', '/v1/backlog', { body: { description: 'x' } })).json;
+    assert.equal((await s.request('DELETE', `/v1/backlog/${task.id}`)).status, 200);
+    now += 365 * 86_400_000;
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal((await s.request('GET', `/v1/tasks/${task.id}`)).status, 200);
+  } finally {
+    await s.close();
+  }
+});

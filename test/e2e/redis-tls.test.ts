@@ -27,7 +27,7 @@ const TOWN = 'tls-town';
 function aclArgs(prefix: string, town: string): string[] {
   return ['townhall', 'on', `>${USER_PW}`, 'resetkeys', `~${prefix}:{${town}}:*`, 'resetchannels', `&${prefix}:{${town}}:*`,
     '-@all', '+ping', '+info', '+get', '+set', '+incr', '+decr', '+pexpire', '+pttl', '+xadd', '+xrange', '+xtrim',
-    '+multi', '+exec', '+eval', '+evalsha', '+publish', '+subscribe', '+unsubscribe'];
+    '+append', '+del', '+rename', '+persist', '+multi', '+exec', '+eval', '+evalsha', '+publish', '+subscribe', '+unsubscribe'];
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'townhall-redis-tls-'));

@@ -27,43 +27,33 @@ function errno(code: string): Error {
   return Object.assign(new Error(`${code}: injected`), { code });
 }
 
+type IoStep = keyof JournalIo;
+
 interface Faults {
   io: JournalIo;
   /** Which operation fails while armed; `partial` writes a few bytes first, as a disk filling up mid-write does. */
-  arm(op: 'write' | 'partial' | 'fdatasync' | 'ftruncate' | 'snapshot' | null, code?: string): void;
-  calls: Record<string, number>;
+  arm(op: IoStep | 'partial' | null, code?: string): void;
+  calls: Record<IoStep, number>;
 }
 
 function faults(): Faults {
-  let armed: string | null = null;
+  let armed: IoStep | 'partial' | null = null;
   let code = 'ENOSPC';
-  const calls: Record<string, number> = { write: 0, fdatasync: 0, ftruncate: 0, snapshot: 0 };
-  const io: JournalIo = {
-    async write(fd, data, offset, length) {
-      calls['write']!++;
-      if (armed === 'write') throw errno(code);
-      if (armed === 'partial') {
+  const calls = Object.fromEntries(Object.keys(nodeJournalIo).map((k) => [k, 0])) as Record<IoStep, number>;
+  const io = { ...nodeJournalIo };
+  for (const step of Object.keys(nodeJournalIo) as IoStep[]) {
+    const real = nodeJournalIo[step] as (...args: unknown[]) => Promise<unknown>;
+    (io as Record<IoStep, unknown>)[step] = async (...args: unknown[]) => {
+      calls[step]++;
+      if (armed === step) throw errno(code);
+      if (armed === 'partial' && step === 'write') {
         armed = 'write'; // the next attempt finds the disk full
+        const [fd, data, offset, length] = args as [number, Buffer, number, number];
         return nodeJournalIo.write(fd, data, offset, Math.min(length, 7));
       }
-      return nodeJournalIo.write(fd, data, offset, length);
-    },
-    async fdatasync(fd) {
-      calls['fdatasync']!++;
-      if (armed === 'fdatasync') throw errno(code);
-      return nodeJournalIo.fdatasync(fd);
-    },
-    async ftruncate(fd, length) {
-      calls['ftruncate']!++;
-      if (armed === 'ftruncate') throw errno(code);
-      return nodeJournalIo.ftruncate(fd, length);
-    },
-    async writeSnapshot(dir, data) {
-      calls['snapshot']!++;
-      if (armed === 'snapshot') throw errno(code);
-      return nodeJournalIo.writeSnapshot(dir, data);
-    },
-  };
+      return real(...args);
+    };
+  }
   return { io, calls, arm: (op, c = 'ENOSPC') => ((armed = op), (code = c)) };
 }
 
@@ -168,7 +158,14 @@ describe('journal store: a failing disk', () => {
 });
 
 describe('journal store: a failing compaction', () => {
-  for (const [op, code] of [['snapshot', 'EMFILE'], ['snapshot', 'ENOSPC'], ['ftruncate', 'EIO']] as const) {
+  const steps = [
+    ['writeSnapshot', 'EMFILE'],
+    ['writeSnapshot', 'ENOSPC'],
+    ['installSnapshot', 'EIO'],
+    ['copyJournalTail', 'ENOSPC'],
+    ['installJournal', 'EMFILE'],
+  ] as const;
+  for (const [op, code] of steps) {
     test(`a failing compaction (${op}, ${code}) never stops the store and is retried until it works`, async () => {
       await inTempDir(async (dir) => {
         const f = faults();
@@ -195,6 +192,7 @@ describe('journal store: a failing compaction', () => {
         assert.ok(store.stats().compactions > 0, 'compaction works again once the cause is gone');
         await store.close();
         assert.equal(existsSync(join(dir, 'snapshot.json.tmp')), false);
+        assert.equal(existsSync(join(dir, 'journal.log.tmp')), false);
 
         const reopened = await openJournalStore({ dir, durability: 'always', logger: logger() });
         assert.deepEqual(await ids(reopened), Array.from({ length: 50 }, (_, n) => `a${n}`));
@@ -206,7 +204,7 @@ describe('journal store: a failing compaction', () => {
   test('a snapshot that cannot be renamed into place leaves no snapshot.json.tmp behind', async () => {
     await inTempDir(async (dir) => {
       await mkdir(join(dir, 'snapshot.json', 'blocker'), { recursive: true }); // rename over a non-empty directory fails
-      await assert.rejects(writeSnapshot(dir, { seq: 1, rows: ['["agents","a",{}]\n'] }));
+      await assert.rejects(writeSnapshot(dir, { seq: 1, collections: [{ name: 'agents', ids: ['a'], values: [{}] }] }));
       assert.deepEqual((await readdir(dir)).sort(), ['snapshot.json']);
     });
   });

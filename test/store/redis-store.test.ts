@@ -83,6 +83,9 @@ if (skip !== false) {
         assert.ok(a.stats().snapshots >= 2, 'snapshots were written');
         const trimmed = await a.client.xlen(`test:{${town}}:log`);
         assert.ok(trimmed < 36, `the log was trimmed (${trimmed} entries)`);
+        // Uploaded in parts to a staging key, then renamed: none left behind, and the snapshot does not expire.
+        assert.deepEqual(await a.client.keys(`test:{${town}}:snapshot-staging:*`), []);
+        assert.equal(await a.client.pttl(`test:{${town}}:snapshot`), -1);
         const b = await open(town);
         try {
           const ids = await b.read((tx) => tx.list<{ id: string }>('tasks').map((t) => t.id));

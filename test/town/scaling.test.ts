@@ -78,11 +78,13 @@ test('summary counts every state, with zeros, plus backlog and messages', async 
   assert.deepEqual([s.backlog, s.urgent_messages, s.messages], [1, 1, 2]);
 });
 
-// The whole-town counts are computed once per committed write, not per
-// request; every write must still show at once.
-test('summary and scaling reflect each write immediately, and are reused between writes', async () => {
+// The whole-town counts come from the store's derived indexes: neither the
+// summary nor the scaling hint ever walks the tasks or the messages, and the
+// agent list (small) is walked once per committed write, not per request.
+// Every write must still show at once.
+test('summary and scaling never scan tasks or messages, reflect each write at once, and are reused between writes', async () => {
   const { town, store } = makeTown();
-  let scans = 0;
+  const listed: string[] = [];
   const read = store.read.bind(store);
   store.read = (fn) =>
     read((tx) =>
@@ -90,21 +92,26 @@ test('summary and scaling reflect each write immediately, and are reused between
         get: (c, id) => tx.get(c, id),
         count: (c) => tx.count(c),
         ids: (c) => tx.ids(c),
+        index: (d) => tx.index(d),
         list: (c) => {
-          scans++;
+          listed.push(c);
           return tx.list(c);
         },
       }),
     );
-  assert.equal((await town.summary()).backlog, 0);
-  const before = scans;
+  await town.spawnAgent({ name: 'w' });
+  await town.addBacklog({ description: 'a' });
+  await town.sendMessage({ to: 'w', message: 'hi' });
+  assert.equal((await town.summary()).backlog, 1);
+  const before = listed.length;
   await town.summary();
   await town.scaling();
-  const afterFirstScaling = scans;
+  const afterFirstScaling = listed.length;
   await town.scaling();
-  assert.equal(scans, afterFirstScaling, 'a repeated scaling does not scan again');
-  assert.ok(afterFirstScaling - before <= 2, 'the repeated summary did not scan; scaling scanned once (tasks, agents)');
-  await town.addBacklog({ description: 'a' });
-  assert.equal((await town.summary()).backlog, 1);
-  assert.equal((await town.scaling()).queue_depth, 1);
+  assert.equal(listed.length, afterFirstScaling, 'a repeated scaling does not scan again');
+  assert.ok(afterFirstScaling - before <= 1, 'the repeated summary did not scan; scaling listed the agents once');
+  await town.addBacklog({ description: 'b' });
+  assert.equal((await town.summary()).backlog, 2);
+  assert.equal((await town.scaling()).queue_depth, 2);
+  assert.deepEqual(listed.filter((c) => c !== 'agents'), [], 'only the agents were ever listed');
 });

@@ -134,3 +134,21 @@ test('listTasks filters by state, agent and tag; pending lists assigned-not-star
   const bad = await rejectsWith(town.listTasks({ state: 'done' }), 'input.invalid');
   assert.equal(bad.extras.errors?.[0]?.pointer, '/state');
 });
+
+test('listTasks pages through the narrowest filter and counts exactly, a repeated tag included', async () => {
+  const { town } = makeTown();
+  await town.spawnAgent({ name: 'w' });
+  for (let i = 0; i < 6; i++) await town.addBacklog({ description: `b${i}`, tags: i % 2 === 0 ? ['even', 'even'] : ['odd'] });
+  const mine = await town.assignTask('w', 'assigned');
+  const tagged = await town.listTasks({ tag: 'even' }, { limit: 2 });
+  assert.deepEqual([tagged.count, tagged.total, tagged.tasks.map((t) => t.description)], [2, 3, ['b0', 'b2']]);
+  const next = await town.listTasks({ tag: 'even' }, { limit: 2, cursor: tagged.next_cursor });
+  assert.deepEqual([next.tasks.map((t) => t.description), next.next_cursor], [['b4'], null]);
+  assert.equal((await town.listTasks({ tag: 'even', state: 'pending' })).total, 3);
+  assert.equal((await town.listTasks({ tag: 'even', agent: 'w' })).total, 0);
+  assert.deepEqual((await town.listTasks({ agent: 'w', state: 'assigned' })).tasks.map((t) => t.id), [mine.id]);
+  const first = (await town.listTasks({ tag: 'even' })).tasks[0]!;
+  await town.removeBacklog(first.id);
+  assert.equal((await town.listTasks({ tag: 'even' })).total, 3, 'the cancelled task keeps its tag');
+  assert.equal((await town.listTasks({ tag: 'even', state: 'pending' })).total, 2);
+});
