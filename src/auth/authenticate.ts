@@ -48,11 +48,37 @@ export interface ChainOptions {
   fingerprint?: CredentialFingerprinter;
 }
 
+/** A connection's last fingerprint, and the credential it was made for. */
+interface FingerprintMemo {
+  credential: Credential;
+  fingerprint: string;
+}
+
+/** Whether two credentials have the same fingerprint by construction (credential-fingerprint.ts); the peer is the connection's. */
+function sameFingerprintSource(a: Credential, b: Credential): boolean {
+  switch (a.kind) {
+    case 'none':
+      return b.kind === 'none';
+    case 'malformed':
+      return b.kind === 'malformed' && b.scheme === a.scheme;
+    case 'basic':
+      return b.kind === 'basic' && b.keyId === a.keyId;
+    case 'bearer':
+    case 'x-api-key':
+      return b.kind === a.kind && b.token === a.token;
+  }
+}
+
 /**
  * The request as the verifiers and the limiter see it. A class, not a spread
  * object with a getter: this runs on every authenticated request. The
  * fingerprint (a keyed hash) is made on first use: a good client on an address
- * with no failures never needs it.
+ * with no failures never needs it. Once an address has a failure, every
+ * request from it needs one (the limiter asks), so it is kept per connection
+ * for the credential it was made for: one agent's wrong key must not make
+ * its neighbours on the same address pay a keyed hash per request for the
+ * next minute. Like the API-key memo (api-keys.ts), a connection's entry is
+ * compared only with what the same connection sends, and lives as long as it.
  */
 class Attempt implements VerifierInput {
   private fp: string | undefined;
@@ -65,6 +91,7 @@ class Attempt implements VerifierInput {
     auth: AuthInput,
     readonly credential: Credential,
     private readonly fingerprintOf: CredentialFingerprinter,
+    private readonly memos: WeakMap<object, FingerprintMemo>,
   ) {
     this.headers = auth.headers;
     this.clientAddress = auth.clientAddress;
@@ -73,13 +100,20 @@ class Attempt implements VerifierInput {
   }
 
   get fingerprint(): string {
-    return (this.fp ??= this.fingerprintOf(this.credential, this.peer));
+    if (this.fp !== undefined) return this.fp;
+    const { connection, credential } = this;
+    const memo = connection === undefined ? undefined : this.memos.get(connection);
+    if (memo !== undefined && sameFingerprintSource(memo.credential, credential)) return (this.fp = memo.fingerprint);
+    this.fp = this.fingerprintOf(credential, this.peer);
+    if (connection !== undefined) this.memos.set(connection, { credential, fingerprint: this.fp });
+    return this.fp;
   }
 }
 
 export function createAuthenticator(opts: ChainOptions): Authenticator {
   const { verifiers, limiter } = opts;
   const fingerprintOf = opts.fingerprint ?? processFingerprinter;
+  const fingerprints = new WeakMap<object, FingerprintMemo>();
   if (verifiers.length === 0) throw new Error('an authenticator needs at least one verifier');
 
   function errorFor(reason: DenialReason, answer: VerifierAnswer | null, presented: boolean, retryAfter: number): OpError {
@@ -145,7 +179,7 @@ export function createAuthenticator(opts: ChainOptions): Authenticator {
 
   return {
     authenticate(auth) {
-      const input = new Attempt(auth, parseCredential(auth.headers), fingerprintOf);
+      const input = new Attempt(auth, parseCredential(auth.headers), fingerprintOf, fingerprints);
       if (input.credential.kind === 'none' && input.peer === null) return deny(input, 'missing', 'none');
       const retryAfter = limiter.blockedFor(input.clientAddress, () => input.fingerprint);
       if (retryAfter > 0 && !verifiers.some((v) => v.provenBefore(input))) return deny(input, 'rate_limited', 'none', null, retryAfter);

@@ -46,8 +46,9 @@ interface Connection {
   busy: boolean;
   waiting: Array<[IncomingMessage, ServerResponse]>;
 }
-const CONNECTION = Symbol('townhall.connection');
-type TrackedSocket = Socket & { [CONNECTION]?: Connection };
+// Kept beside the socket, not on it: a property added to Node's own sockets
+// would give them a second shape, and Node's http and net code a slower path.
+const connections = new WeakMap<Socket, Connection>();
 
 /** A fixed answer written straight to a socket the HTTP parser has given up on or never owned. */
 function refuse(socket: Duplex, status: string): void {
@@ -56,7 +57,7 @@ function refuse(socket: Duplex, status: string): void {
 }
 
 export async function startHttpServer(pipeline: Pipeline, opts: ListenOptions): Promise<RunningServer> {
-  function serve(conn: Connection, socket: TrackedSocket, req: IncomingMessage, res: ServerResponse): void {
+  function serve(conn: Connection, socket: Socket, req: IncomingMessage, res: ServerResponse): void {
     conn.busy = true;
     // The socket is captured now: Node detaches it from the request once the answer is sent.
     const pending = pipeline.handle(req, res);
@@ -64,7 +65,7 @@ export async function startHttpServer(pipeline: Pipeline, opts: ListenOptions): 
     else void pending.then(() => next(conn, socket));
   }
 
-  function next(conn: Connection, socket: TrackedSocket): void {
+  function next(conn: Connection, socket: Socket): void {
     if (socket.destroyed) {
       conn.waiting.length = 0;
       return;
@@ -89,8 +90,9 @@ export async function startHttpServer(pipeline: Pipeline, opts: ListenOptions): 
     keepAliveTimeout: KEEP_ALIVE_MS,
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const socket = req.socket as TrackedSocket;
-    const conn = (socket[CONNECTION] ??= { busy: false, waiting: [] });
+    const socket = req.socket;
+    let conn = connections.get(socket);
+    if (conn === undefined) connections.set(socket, (conn = { busy: false, waiting: [] }));
     if (!conn.busy) return serve(conn, socket, req, res);
     if (conn.waiting.length >= MAX_PIPELINED) return void socket.destroy();
     conn.waiting.push([req, res]);

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAuthenticator, type AuthResult } from '../../src/auth/authenticate.js';
 import { createFailureLimiter } from '../../src/auth/failure-limiter.js';
+import type { Credential } from '../../src/auth/credentials.js';
 import type { Verifier, VerifierAnswer, VerifierInput } from '../../src/auth/verifier.js';
 import { OpError } from '../../src/errors.js';
 
@@ -113,5 +114,29 @@ describe('createAuthenticator', () => {
     const blocked = await settle(a.authenticate(input({ authorization: 'Bearer bad' })));
     assert.ok(!blocked.ok && blocked.reason === 'rate_limited');
     assert.equal((await settle(a.authenticate(input({ authorization: 'Bearer good' })))).ok, true);
+  });
+
+  test('after a failure on an address, a connection keeps its fingerprint for the credential it was made for', async () => {
+    const limiter = createFailureLimiter(100, clock);
+    const made: string[] = [];
+    const fingerprint = (c: Credential): string => {
+      made.push(c.kind === 'basic' ? `b:${c.keyId}` : c.kind === 'bearer' || c.kind === 'x-api-key' ? `${c.kind}:${c.token}` : c.kind);
+      return made[made.length - 1]!;
+    };
+    const v = fake('api_key', (i) => (i.credential.kind === 'bearer' && i.credential.token === 'bad' ? { kind: 'denied', reason: 'wrong_secret' } : { kind: 'principal', principal: ADMIN }));
+    const a = createAuthenticator({ verifiers: [v], limiter, unauthorizedDetail: 'd', fingerprint });
+    const [one, two] = [{}, {}];
+    const on = (connection: object, authorization: string) => settle(a.authenticate({ ...input({ authorization }), connection }));
+    assert.equal((await on(one, 'Bearer bad')).ok, false); // the address now has a failure: every request asks the limiter
+    made.length = 0;
+    for (let i = 0; i < 3; i++) assert.equal((await on(two, 'Bearer good')).ok, true);
+    assert.deepEqual(made, ['bearer:good'], 'one fingerprint for three requests on one connection');
+    assert.equal((await on(two, 'Bearer other')).ok, true);
+    assert.equal((await on(one, 'Bearer good')).ok, true);
+    assert.deepEqual(made, ['bearer:good', 'bearer:other', 'bearer:good'], 'a new credential, or another connection, gets its own');
+    const basic = (token: string) => `Basic ${Buffer.from(`id:${token}`).toString('base64')}`;
+    await on(two, basic('x'));
+    await on(two, basic('y'));
+    assert.equal(made.filter((m) => m === 'b:id').length, 1, 'a Basic fingerprint is the key id: the same for any secret');
   });
 });

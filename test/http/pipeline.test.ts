@@ -61,6 +61,14 @@ describe('pipeline in mode none', () => {
     assert.equal((await s.request('GET', '/v1/status')).json.uptime_secs, a.json.uptime_secs + 1);
   });
 
+  test('pipelined requests answered without waiting are all answered, in order', async () => {
+    const paths = ['/v1/status', '/health', '/v1/status', '/nope', '/v1/status', '/health', '/v1/status', '/v1/status', '/health', '/v1/status'];
+    const text = await rawRequest(s.port, paths.map((p, i) => `GET ${p} HTTP/1.1\r\nHost: x\r\nX-Request-Id: pipe-${i}\r\n\r\n`).join(''), 300);
+    // Each answer's status line follows the previous body directly (no line break of its own).
+    const answers = [...text.matchAll(/HTTP\/1\.1 (\d{3})[\s\S]*?\r\nX-Request-Id: (\S+)\r\n/g)].map((m) => `${m[1]} ${m[2]}`);
+    assert.deepEqual(answers, paths.map((p, i) => `${p === '/nope' ? 404 : 200} pipe-${i}`));
+  });
+
   test('HEAD is served by GET routes, with headers and no body', async () => {
     const r = await s.request('HEAD', '/health');
     assert.equal(r.status, 200);
