@@ -36,6 +36,8 @@ export interface CompactorOptions {
   dir: string;
   file: string;
   io: JournalIo;
+  /** How the new journal.log is opened (journalAppend in journal-io.ts). */
+  appendFlags: number;
   compactAfterBytes: number;
   capture(seq: number): SnapshotSource;
   /** Called when the background write has settled: the loop should run `finish`. */
@@ -147,7 +149,7 @@ export function createCompactor(options: CompactorOptions): Compactor {
       }
       let fd: number;
       try {
-        fd = await io.installJournal(file);
+        fd = await io.installJournal(file, options.appendFlags);
       } catch (err) {
         return failed(err);
       }

@@ -1,7 +1,7 @@
 // The file operations the journal writer uses, as one object so tests can
 // replace any of them to inject faults (ENOSPC, EIO, EMFILE) or to stop the
 // process between the steps of a compaction, deterministically.
-import { fdatasync, ftruncate, write } from 'node:fs';
+import { constants, fdatasync, ftruncate, write } from 'node:fs';
 import { copyJournalTail, installJournal } from './journal-tail.js';
 import { fsyncDir, installSnapshot, writeSnapshotTmp, type SnapshotSource } from './snapshot.js';
 
@@ -17,8 +17,8 @@ export interface JournalIo {
   installSnapshot(dir: string): Promise<void>;
   /** Step 3: write and fdatasync `file`.tmp holding bytes [from, to) of `file` (journal-tail.ts). */
   copyJournalTail(file: string, from: number, to: number): Promise<void>;
-  /** Step 4: rename `file`.tmp over `file`; resolves with an append fd on the new file. */
-  installJournal(file: string): Promise<number>;
+  /** Step 4: rename `file`.tmp over `file`; resolves with an fd on the new file opened with `flags` (journalAppend). */
+  installJournal(file: string, flags: number): Promise<number>;
   /** Step 5 (and first step of every write probe): make the directory's entries durable. */
   syncDir(dir: string): Promise<void>;
 }
@@ -34,3 +34,18 @@ export const nodeJournalIo: JournalIo = {
   installJournal,
   syncDir: fsyncDir,
 };
+
+/**
+ * How journal.log is opened for appends. With durability "always" the fd is
+ * O_DSYNC (PostgreSQL's wal_sync_method = open_datasync): each write(2)
+ * returns once its data is durable, as write + fdatasync would, but in one
+ * trip to the thread pool per batch, with no wait in between for the event
+ * loop to notice the write finished and start the fdatasync. `synced` is
+ * false where the platform has no O_DSYNC: the writer then fdatasyncs.
+ */
+export function journalAppend(durability: 'always' | 'none'): { flags: number; synced: boolean } {
+  const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
+  const dsync = (constants as { O_DSYNC?: number }).O_DSYNC;
+  if (durability === 'always' && dsync !== undefined) return { flags: flags | dsync, synced: true };
+  return { flags, synced: false };
+}

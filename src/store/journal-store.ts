@@ -11,7 +11,8 @@
 // Ordering: a transaction runs synchronously and is applied in memory at once,
 // in call order, so the next transaction sees it even before it is durable.
 // `transact` resolves when its record is durable (durability "always":
-// written and fdatasync'ed; "none": applied in memory). `read` waits until
+// written through an O_DSYNC fd, or written and fdatasync'ed where there is
+// no O_DSYNC; "none": applied in memory). `read` waits until
 // everything it could have seen is durable, so no client is shown data that a
 // crash could take back.
 //
@@ -33,7 +34,7 @@ import { readFile, mkdir } from 'node:fs/promises';
 import { close as closeCb, open as openCb } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { encodeRecord, scanJournal, type JournalScan } from './journal-record.js';
-import { nodeJournalIo, type JournalIo } from './journal-io.js';
+import { journalAppend, nodeJournalIo, type JournalIo } from './journal-io.js';
 import { createJournalWriter, DEFAULT_RETRY, type JournalStats, type RetryDelays, type WriterHealth } from './journal-writer.js';
 import { createMemoryState, type MemoryState, type StoreOp } from './memory-state.js';
 import { removeJournalTmp } from './journal-tail.js';
@@ -84,6 +85,7 @@ export async function openJournalStore(options: JournalStoreOptions): Promise<Jo
     throw new StoreOpenError(`cannot create the data directory ${dir} (${errnoCode(err)})`, { cause: err });
   });
 
+  const append = journalAppend(durability);
   const lock = await acquireStoreLock(dir, { logger });
   const file = join(dir, JOURNAL_FILE);
   let state: MemoryState;
@@ -96,7 +98,7 @@ export async function openJournalStore(options: JournalStoreOptions): Promise<Jo
     await removeJournalTmp(file);
     const loaded = await loadState(dir, file, (buf) => buf);
     state = loaded.state;
-    fd = await openAppend(file);
+    fd = await openAppend(file, append.flags);
     journalBytes = await repairJournal(loaded.scan, fd, io, file, logger);
     // journal.log (and the lock) may have just been created: make their directory entries durable.
     await fsyncDir(dir);
@@ -116,6 +118,7 @@ export async function openJournalStore(options: JournalStoreOptions): Promise<Jo
     file,
     io,
     durability,
+    append,
     journalBytes,
     lastSeq: seq,
     compactAfterBytes,
@@ -231,9 +234,9 @@ async function repairJournal(
   return size;
 }
 
-function openAppend(file: string): Promise<number> {
+function openAppend(file: string, flags: number): Promise<number> {
   return new Promise((resolvePromise, reject) =>
-    openCb(file, 'a', 0o600, (err, fd) =>
+    openCb(file, flags, 0o600, (err, fd) =>
       err ? reject(new StoreOpenError(`cannot open ${file} (${errnoCode(err)})`, { cause: err })) : resolvePromise(fd),
     ),
   );

@@ -43,12 +43,12 @@ export async function copyJournalTail(file: string, from: number, to: number): P
   }
 }
 
-/** Rename `file`.tmp over `file`; resolves with an append fd on it (opened first, so a rename is never left without one). */
-export async function installJournal(file: string): Promise<number> {
+/** Rename `file`.tmp over `file`; resolves with an fd on it opened with `flags` (first, so a rename is never left without one). */
+export async function installJournal(file: string, flags: number): Promise<number> {
   const tmp = journalTmp(file);
   let fd: number;
   try {
-    fd = await new Promise<number>((resolve, reject) => openCb(tmp, 'a', 0o600, (err, n) => (err ? reject(err) : resolve(n))));
+    fd = await new Promise<number>((resolve, reject) => openCb(tmp, flags, 0o600, (err, n) => (err ? reject(err) : resolve(n))));
   } catch (err) {
     await removeJournalTmp(file);
     throw err;

@@ -3,9 +3,10 @@
 // from I/O errors.
 //
 // Group commit: records accumulate in the current batch. One flush loop runs
-// at a time; it takes the whole batch, writes it with one write(2) and (with
-// durability "always") one fdatasync(2), then resolves every transaction in
-// the batch at once. Records arriving meanwhile form the next batch, so under
+// at a time; it takes the whole batch, writes it with one write(2), durable
+// when it returns with durability "always" (the fd is O_DSYNC, see
+// journalAppend in journal-io.ts; fdatasync(2) after it where there is no
+// O_DSYNC), then resolves every transaction in the batch at once. Records arriving meanwhile form the next batch, so under
 // load each fsync covers many transactions. The loop starts on setImmediate so
 // requests handled in the same event-loop turn share the first flush too.
 //
@@ -45,7 +46,7 @@ export { nodeJournalIo, type JournalIo } from './journal-io.js';
 export interface JournalStats {
   /** Size of journal.log's known-good prefix (whole records written). */
   journalBytes: number;
-  /** Batches written (each one write, plus one fdatasync with durability "always"). */
+  /** Batches written (each one durable write with durability "always"). */
   flushes: number;
   /** Transaction records written to the journal since open. */
   records: number;
@@ -70,6 +71,8 @@ export interface JournalWriterOptions {
   file: string;
   io: JournalIo;
   durability: 'always' | 'none';
+  /** How journal.log is opened (journalAppend): `synced` means each write is durable on its own. */
+  append: { flags: number; synced: boolean };
   journalBytes: number;
   /** The last sequence number already on disk (snapshot or journal). */
   lastSeq: number;
@@ -127,6 +130,7 @@ export function createJournalWriter(options: JournalWriterOptions): JournalWrite
     dir: options.dir,
     file,
     io,
+    appendFlags: options.append.flags,
     compactAfterBytes: options.compactAfterBytes,
     capture: options.capture,
     // The snapshot is written: finish it between flushes (close finishes it itself).
@@ -163,7 +167,7 @@ export function createJournalWriter(options: JournalWriterOptions): JournalWrite
     try {
       data = Buffer.from(batch.lines.join(''), 'utf8');
       await writeAll(data);
-      if (durability === 'always') await io.fdatasync(fd);
+      if (durability === 'always' && !options.append.synced) await io.fdatasync(fd);
     } catch (err) {
       await writeFailed('write', err);
       return;

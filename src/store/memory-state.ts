@@ -7,14 +7,16 @@
 // the record first, so a failure there cannot leave memory ahead of the log).
 //
 // Safety:
-// - Values are copied through JSON on `put` and deep-frozen, so later changes
-//   to the caller's object, or to anything `get`/`list` hands out, can never
-//   reach stored state (mutating a returned value throws in strict mode). The
-//   JSON text is kept on the operation so the journal does not stringify twice.
+// - Values are copied as JSON on `put` and deep-frozen (copy-json.ts), so
+//   later changes to the caller's object, or to anything `get`/`list` hands
+//   out, can never reach stored state (mutating a returned value throws in
+//   strict mode). The JSON text is kept on the operation so the journal does
+//   not stringify twice.
 // - A transaction function that returns a promise is rejected: writes made
 //   after an `await` would otherwise silently escape the transaction.
 // - A transaction handle is dead once its function returns, and a transaction
 //   cannot start inside another one.
+import { copyJson } from './copy-json.js';
 import { CommittedIndex, transactionView, type IndexDefinition } from './derived-index.js';
 import { COLLECTIONS, type Collection, type ReadTx, type WriteTx } from './store.js';
 
@@ -151,9 +153,7 @@ export function createMemoryState(): MemoryState {
         live();
         const base = table(collection);
         if (typeof id !== 'string') throw new TypeError('record id must be a string');
-        const json = JSON.stringify(value);
-        if (json === undefined) throw new TypeError('record value must be JSON-serialisable');
-        const frozen = deepFreeze(JSON.parse(json));
+        const { value: frozen, json } = copyJson(value);
         let own = overlay.get(collection);
         if (own === undefined) overlay.set(collection, (own = new Map()));
         const prev = own.get(id);

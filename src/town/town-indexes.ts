@@ -48,7 +48,9 @@ export const TASKS = defineIndex<TaskRecord>({
       out.push(TaskBucket.agent(t.assigned_to));
       if (isUnfinished(t.state)) out.push(TaskBucket.held);
     }
-    for (const tag of new Set(t.tags)) out.push(TaskBucket.tag(tag)); // a tag given twice is one bucket
+    // A tag given twice is one bucket; most tasks have one tag or none, which need no Set.
+    if (t.tags.length === 1) out.push(TaskBucket.tag(t.tags[0] as string));
+    else if (t.tags.length > 1) for (const tag of new Set(t.tags)) out.push(TaskBucket.tag(tag));
     if (t.source === 'crs') {
       out.push(TaskBucket.crs);
       if (isUnfinished(t.state)) out.push(TaskBucket.crsOpen);

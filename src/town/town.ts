@@ -127,18 +127,22 @@ export function createTown(deps: TownDeps): Town {
     }
   });
 
-  async function write<T>(fn: (w: WriteContext) => T, commit?: CommitHook): Promise<T> {
-    let woken: ReadonlySet<string> = new Set();
-    const result = await store.transact((tx) =>
-      runHooked(tx, commit, () => {
-        const w = createWriteContext(tx, clock.now());
-        const value = fn(w);
-        woken = w.woken;
-        return value;
-      }),
-    );
-    for (const mailbox of woken) waiters.notify(mailbox);
-    return result;
+  // Not an async function: one promise and one microtask fewer per write.
+  function write<T>(fn: (w: WriteContext) => T, commit?: CommitHook): Promise<T> {
+    let woken: ReadonlySet<string> | undefined;
+    return store
+      .transact((tx) =>
+        runHooked(tx, commit, () => {
+          const w = createWriteContext(tx, clock.now());
+          const value = fn(w);
+          woken = w.woken;
+          return value;
+        }),
+      )
+      .then((result) => {
+        if (woken !== undefined) for (const mailbox of woken) waiters.notify(mailbox);
+        return result;
+      });
   }
 
   // The whole-town counts (status, metrics, scaling: two of them public) scan

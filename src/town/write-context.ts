@@ -13,8 +13,17 @@ export interface WriteContext {
   readonly woken: Set<string>;
 }
 
+// Under load many transactions share a millisecond: format it once (Date's
+// toISOString costs about as much as the rest of a small write's context).
+let lastMs = NaN;
+let lastIso = '';
+
 export function createWriteContext(tx: WriteTx, nowMs: number): WriteContext {
-  return { tx, now: isoTime(nowMs), nowMs, woken: new Set() };
+  if (nowMs !== lastMs) {
+    lastIso = isoTime(nowMs);
+    lastMs = nowMs;
+  }
+  return { tx, now: lastIso, nowMs, woken: new Set() };
 }
 
 const SEQ_KEY = 'seq';

@@ -156,16 +156,14 @@ describe('journal store: compaction in slices', () => {
       const firstSync = gate();
       const snapshotWritten = gate();
       let failWrites = false;
-      let syncs = 0;
+      let writes = 0;
       const io: JournalIo = {
         ...nodeJournalIo,
+        // The first write (durable on return: the fd is O_DSYNC) is held until the test lets it finish.
         async write(fd, data, offset, length) {
           if (failWrites) throw errno('EIO');
+          if (writes++ === 0) await firstSync.opened;
           return nodeJournalIo.write(fd, data, offset, length);
-        },
-        async fdatasync(fd) {
-          if (syncs++ === 0) await firstSync.opened;
-          return nodeJournalIo.fdatasync(fd);
         },
         async writeSnapshot(d, source) {
           await nodeJournalIo.writeSnapshot(d, source);
@@ -174,7 +172,7 @@ describe('journal store: compaction in slices', () => {
       };
       const store = await openJournalStore({ dir, durability: 'always', compactAfterBytes: 1, io, logger: quiet, retry: FAST_RETRY });
       const kept = store.transact((tx) => tx.put('agents', 'kept', { id: 'kept' }));
-      await new Promise((resolve) => setImmediate(resolve)); // its flush is now waiting in fdatasync
+      await new Promise((resolve) => setImmediate(resolve)); // its flush is now waiting in its durable write
       // Applied in memory (seq 2 and 3), so the compaction that starts after the first flush captures them at
       // seq 3; their own write fails.
       const doomed = [1, 2].map((n) => store.transact((tx) => tx.put('agents', `doomed${n}`, { id: `doomed${n}` })));

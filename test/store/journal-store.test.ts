@@ -387,19 +387,20 @@ describe('journal store: durability', () => {
     });
   });
 
-  test('transact and read wait for fdatasync with durability "always"', async () => {
+  test('transact and read wait for the durable write with durability "always"', async () => {
     await inTempDir(async (dir) => {
-      // The first fdatasync blocks until the test opens the gate; `entered` says it has been reached.
+      // The first journal write (durable when it returns: the fd is O_DSYNC) blocks until the test
+      // opens the gate; `entered` says it has been reached.
       let entered!: () => void;
       const reached = new Promise<void>((resolve) => (entered = resolve));
       let open_!: () => void;
       const gate = new Promise<void>((resolve) => (open_ = resolve));
       const io: JournalIo = {
         ...nodeJournalIo,
-        fdatasync: async (fd) => {
+        write: async (fd, data, offset, length) => {
           entered();
           await gate;
-          return nodeJournalIo.fdatasync(fd);
+          return nodeJournalIo.write(fd, data, offset, length);
         },
       };
       const store = await open(dir, { io });
@@ -409,7 +410,7 @@ describe('journal store: durability', () => {
       const view = store.read((tx) => tx.count('agents')).then((n) => ((read = true), n));
       await reached;
       await ticks(5);
-      assert.equal(wrote, false, 'transact must not resolve before fdatasync');
+      assert.equal(wrote, false, 'transact must not resolve before its record is durable');
       assert.equal(read, false, 'read must not show data that is not durable yet');
       open_();
       await write;
