@@ -67,6 +67,8 @@ export interface Townhall {
   reload(trigger: string): Promise<ReloadOutcome>;
   /** Graceful stop: drain requests, flush the store, release the lock. */
   close(graceMs?: number): Promise<void>;
+  /** Hands the audit lines of this turn to `io.audit` now (for the process's last moments). */
+  flushAudit(): void;
 }
 
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -227,6 +229,7 @@ export async function startTownhall(config: Config, io: TownhallIo, clock: Clock
       scheme: running.scheme,
       logger,
       reload: (trigger) => reloader.reload(trigger),
+      flushAudit: () => auditOut.flush(),
       close(graceMs) {
         closing ??= (async () => {
           ready = false;

@@ -14,7 +14,7 @@
 // when it starts and is taken back if it does not fail, so a burst of
 // concurrent guesses cannot all be verified before the first one is counted.
 import { OpError, type ErrorExtras } from '../errors.js';
-import { parseCredential } from './credentials.js';
+import { createCredentialParser } from './credentials.js';
 import { DENIAL_REASONS, type DenialReason } from './denial-reasons.js';
 import { processFingerprinter, type CredentialFingerprinter } from './credential-fingerprint.js';
 import type { FailureLimiter } from './failure-limiter.js';
@@ -114,6 +114,8 @@ export function createAuthenticator(opts: ChainOptions): Authenticator {
   const { verifiers, limiter } = opts;
   const fingerprintOf = opts.fingerprint ?? processFingerprinter;
   const fingerprints = new WeakMap<object, FingerprintMemo>();
+  // A keep-alive connection repeating its header is not parsed again (credentials.ts).
+  const parseCredential = createCredentialParser();
   if (verifiers.length === 0) throw new Error('an authenticator needs at least one verifier');
 
   function errorFor(reason: DenialReason, answer: VerifierAnswer | null, presented: boolean, retryAfter: number): OpError {
@@ -179,7 +181,7 @@ export function createAuthenticator(opts: ChainOptions): Authenticator {
 
   return {
     authenticate(auth) {
-      const input = new Attempt(auth, parseCredential(auth.headers), fingerprintOf, fingerprints);
+      const input = new Attempt(auth, parseCredential(auth.headers, auth.connection), fingerprintOf, fingerprints);
       if (input.credential.kind === 'none' && input.peer === null) return deny(input, 'missing', 'none');
       const retryAfter = limiter.blockedFor(input.clientAddress, () => input.fingerprint);
       if (retryAfter > 0 && !verifiers.some((v) => v.provenBefore(input))) return deny(input, 'rate_limited', 'none', null, retryAfter);

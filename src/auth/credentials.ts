@@ -51,3 +51,31 @@ export function parseCredential(headers: IncomingHttpHeaders): Credential {
   }
   return { kind: 'none' };
 }
+
+/** parseCredential, remembered per connection (see createCredentialParser). */
+export type CredentialParser = (headers: IncomingHttpHeaders, connection: object | undefined) => Credential;
+
+/**
+ * parseCredential with a memo per connection: a keep-alive client sends the
+ * same Authorization header on every request, and a Basic one costs a base64
+ * decode, two slices and two pattern checks each time. The memo is the parse
+ * of the exact header values it was made from (compared whole, both headers),
+ * so it answers nothing a fresh parse would not; expiry, revocation, reloads
+ * and the failure limiter are all judged after parsing, as before. Like the
+ * verifier's proved-key memo (api-keys.ts) it lives only as long as the socket
+ * and is compared only with what the same socket sends.
+ */
+export function createCredentialParser(): CredentialParser {
+  const memos = new WeakMap<object, { authorization: string | undefined; apiKey: string | string[] | undefined; credential: Credential }>();
+  return (headers, connection) => {
+    if (connection === undefined) return parseCredential(headers);
+    const authorization = headers.authorization;
+    const apiKey = headers['x-api-key'];
+    const memo = memos.get(connection);
+    if (memo !== undefined && memo.authorization === authorization && memo.apiKey === apiKey) return memo.credential;
+    // Frozen: the same object answers later requests of this connection.
+    const credential = Object.freeze(parseCredential(headers));
+    memos.set(connection, { authorization, apiKey, credential });
+    return credential;
+  };
+}

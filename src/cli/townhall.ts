@@ -10,6 +10,7 @@ import { systemClock } from '../clock.js';
 import { ConfigError } from '../config/config.js';
 import { loadConfig, type ConfigFlags } from '../config/load-config.js';
 import { startTownhall } from '../main.js';
+import { flushOnLastWords, type LastWords } from './last-words.js';
 import { runMcpCommand } from './mcp-command.js';
 import { runStoreCommand } from './store-command.js';
 import { VERSION } from '../version.js';
@@ -135,6 +136,7 @@ async function runRest(argv: string[]): Promise<number> {
   process.once('SIGINT', handlers.SIGINT);
   process.on('SIGHUP', handlers.SIGHUP);
   process.stdout.on('error', onAuditError);
+  let lastWords: LastWords | null = null;
   try {
     const load = (): ReturnType<typeof loadConfig> => loadConfig({ flags: values, env: process.env, cwd: process.cwd() });
     const { config, warnings } = load();
@@ -145,10 +147,13 @@ async function runRest(argv: string[]): Promise<number> {
       warnings,
       { reloadConfig: load },
     );
+    // Audit lines still batched when the process dies go out first.
+    const words = (lastWords = flushOnLastWords(() => townhall.flushAudit()));
     // The reloader logs the outcome, refused or applied.
     onReload = () => void townhall.reload('SIGHUP');
     await new Promise<void>((resolve) => {
       onStop = (signal) => {
+        words.armForcedStop();
         townhall.logger.info(`${signal}; finishing in-flight requests`);
         townhall.close().then(resolve, (err: unknown) => {
           townhall.logger.error('error while stopping', err);
@@ -170,6 +175,7 @@ async function runRest(argv: string[]): Promise<number> {
     }
     return 1;
   } finally {
+    lastWords?.dispose();
     process.off('SIGTERM', handlers.SIGTERM);
     process.off('SIGINT', handlers.SIGINT);
     process.off('SIGHUP', handlers.SIGHUP);

@@ -26,7 +26,9 @@ function label(value: string): string {
 
 export function createMetrics(clock: Clock, startedAt: number): Metrics {
   // route pattern -> method -> status -> count; label text is built only when rendering.
-  const requests = new Map<string, Map<string, Map<number, number>>>();
+  const requests = new Map<string, Map<string, Map<number, { n: number }>>>();
+  // The last row counted: a run of alike requests (a probe, a polling client) costs no lookup.
+  let last: { route: string; method: string; status: number; row: { n: number } } | null = null;
   const authFailures = new Map<string, number>();
   let argon2 = 0;
   let cacheHits = 0;
@@ -38,7 +40,7 @@ export function createMetrics(clock: Clock, startedAt: number): Metrics {
   function* requestRows(): Generator<readonly [string, number]> {
     for (const [route, byMethod] of requests) {
       for (const [method, byStatus] of byMethod) {
-        for (const [status, n] of byStatus) yield [`route="${label(route)}",method="${method}",status="${status}"`, n];
+        for (const [status, { n }] of byStatus) yield [`route="${label(route)}",method="${method}",status="${status}"`, n];
       }
     }
   }
@@ -51,12 +53,19 @@ export function createMetrics(clock: Clock, startedAt: number): Metrics {
 
   return {
     recordRequest(route, method, status) {
+      if (last !== null && last.status === status && last.route === route && last.method === method) {
+        last.row.n++;
+        return;
+      }
       const m = METHODS.has(method) ? method : 'OTHER';
       let byMethod = requests.get(route);
       if (byMethod === undefined) requests.set(route, (byMethod = new Map()));
       let byStatus = byMethod.get(m);
       if (byStatus === undefined) byMethod.set(m, (byStatus = new Map()));
-      byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+      let row = byStatus.get(status);
+      if (row === undefined) byStatus.set(status, (row = { n: 0 }));
+      row.n++;
+      last = { route, method, status, row };
     },
     recordAuthFailure(reason) {
       bump(authFailures, `reason="${label(reason)}"`);

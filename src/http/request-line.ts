@@ -29,7 +29,8 @@ function hostCount(raw: readonly string[]): number {
   let n = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length === 4 && name.toLowerCase() === 'host') n++;
+    // Most clients write `Host`: compared as is, no lowercased copy is made.
+    if (name.length === 4 && (name === 'Host' || name.toLowerCase() === 'host')) n++;
   }
   return n;
 }

@@ -20,17 +20,27 @@ export interface ProblemContext {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-// A frozen body cannot change, so it is serialized once (the status answer is
-// the same frozen object for a second at a time). Freeze a body only when its
-// nested parts never change either.
-const serialized = new WeakMap<object, string>();
+// A frozen body cannot change, so it is serialized once, with its
+// Content-Length (the status and /health answers are the same frozen object
+// for a second at a time). Freeze a body only when its nested parts never
+// change either.
+interface Payload {
+  readonly text: string;
+  readonly length: string;
+}
+const serialized = new WeakMap<object, Payload>();
 
-function payloadOf(body: unknown): string {
-  if (typeof body === 'string') return body;
-  if (typeof body !== 'object' || body === null || !Object.isFrozen(body)) return JSON.stringify(body);
-  let text = serialized.get(body);
-  if (text === undefined) serialized.set(body, (text = JSON.stringify(body)));
-  return text;
+function payloadOf(body: unknown): Payload {
+  if (typeof body === 'object' && body !== null && Object.isFrozen(body)) {
+    let payload = serialized.get(body);
+    if (payload === undefined) serialized.set(body, (payload = measured(JSON.stringify(body))));
+    return payload;
+  }
+  return measured(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+function measured(text: string): Payload {
+  return { text, length: String(Buffer.byteLength(text, 'utf8')) };
 }
 
 // Headers go to writeHead at once and never through setHeader: Node then skips
@@ -46,16 +56,15 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, isH
     return;
   }
   // A string body lets Node send headers and body in one write.
-  const payload = payloadOf(body);
-  const length = Buffer.byteLength(payload, 'utf8');
+  const { text, length } = payloadOf(body);
   if (typeof headers === 'string') {
-    res.writeHead(status, ['X-Request-Id', headers, 'Cache-Control', 'no-store', 'X-Content-Type-Options', 'nosniff', 'Content-Type', contentType, 'Content-Length', String(length)]);
+    res.writeHead(status, ['X-Request-Id', headers, 'Cache-Control', 'no-store', 'X-Content-Type-Options', 'nosniff', 'Content-Type', contentType, 'Content-Length', length]);
   } else {
     headers['Content-Type'] = contentType;
     headers['Content-Length'] = length;
     res.writeHead(status, headers);
   }
-  res.end(isHead ? undefined : payload, 'utf8');
+  res.end(isHead ? undefined : text, 'utf8');
 }
 
 export function sendProblem(res: ServerResponse, error: HttpError, ctx: ProblemContext): void {
