@@ -15,6 +15,18 @@ export const TINYTOWN_HASH = '$argon2id$v=19$m=19456,t=2,p=1$xiJp23vp95Pk0dHymo8
 export const BUTTERCUP_TOKEN = 'kQ7vN2xPz9LmR4tYb8WcE3hJ6sDfG1aU';
 export const BUTTERCUP_HASH = '$argon2id$v=19$m=65536,t=3,p=4$Si1olb9wP0mnaab47y+2lQ$Lhb3XPqy3ZXx1R1SYwYAt77wX19K7dr9WTNo8w/I0UE';
 
+export interface TestKey {
+  id: string;
+  hash: string;
+  scopes: readonly string[];
+}
+
+/** `[townhall.auth]` in mode api_key with these keys; the limiter is loose so tests can fail on purpose. */
+export function apiKeysToml(keys: readonly TestKey[]): string {
+  const blocks = keys.map((k) => `[[townhall.auth.keys]]\nid = "${k.id}"\nhash = "${k.hash}"\nscopes = ${JSON.stringify(k.scopes)}\n`);
+  return `[townhall.auth]\nmode = "api_key"\nmax_failed_attempts_per_minute = 1000\n${blocks.join('')}`;
+}
+
 export interface TestServer {
   port: number;
   dir: string;

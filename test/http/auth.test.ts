@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
+  apiKeysToml,
   BUTTERCUP_HASH,
   BUTTERCUP_TOKEN,
   parseAuditLine,
@@ -20,19 +21,10 @@ describe('api_key authentication', () => {
   let s: TestServer;
   before(async () => {
     s = await startTestServer({
-      toml: `
-[townhall.auth]
-mode = "api_key"
-max_failed_attempts_per_minute = 1000
-[[townhall.auth.keys]]
-id = "reader"
-hash = "${TINYTOWN_HASH}"
-scopes = ["town.read"]
-[[townhall.auth.keys]]
-id = "ops"
-hash = "${BUTTERCUP_HASH}"
-scopes = []
-`,
+      toml: apiKeysToml([
+        { id: 'reader', hash: TINYTOWN_HASH, scopes: ['town.read'] },
+        { id: 'ops', hash: BUTTERCUP_HASH, scopes: [] },
+      ]),
     });
   });
   after(() => s.close());

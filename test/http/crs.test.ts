@@ -4,7 +4,7 @@
 // and bare paths, dedupe, cancels, SARIF, deadlines and the /status/ counts.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { BUTTERCUP_HASH, BUTTERCUP_TOKEN, parseAuditLine, startTestServer, TINYTOWN_HASH, TINYTOWN_KEY, type TestServer } from '../helpers/server.js';
+import { apiKeysToml, BUTTERCUP_HASH, BUTTERCUP_TOKEN, parseAuditLine, startTestServer, TINYTOWN_HASH, TINYTOWN_KEY, type TestServer } from '../helpers/server.js';
 
 const KEY_ID = '7d3e2a10-5b4c-4f8e-9a1d-2c6b8e0f4a3b';
 const basic = (id: string, token: string): string => `Basic ${Buffer.from(`${id}:${token}`).toString('base64')}`;
@@ -35,19 +35,11 @@ function exampleTask(overrides: { message_id?: string; task_id?: string; deadlin
   };
 }
 
-const TOML = (extra = '') => `
-[townhall.auth]
-mode = "api_key"
-max_failed_attempts_per_minute = 1000
-[[townhall.auth.keys]]
-id = "${KEY_ID}"
-hash = "${BUTTERCUP_HASH}"
-scopes = ["town.read", "town.write"]
-[[townhall.auth.keys]]
-id = "admin"
-hash = "${TINYTOWN_HASH}"
-scopes = []
-${extra}`;
+const TOML = (extra = '', crsScopes: readonly string[] = ['town.read', 'town.write']) => `
+${apiKeysToml([
+  { id: KEY_ID, hash: BUTTERCUP_HASH, scopes: crsScopes },
+  { id: 'admin', hash: TINYTOWN_HASH, scopes: [] },
+])}${extra}`;
 
 let counter = 0;
 const uuid = (): string => `00000000-0000-4000-8000-${String(++counter).padStart(12, '0')}`;
@@ -183,7 +175,7 @@ describe('Buttercup CRS task API', () => {
   test('a key without town.write is refused with 403 {"detail"}', async () => {
     const r = await s.request('DELETE', '/v1/task/', { headers: { authorization: basic('admin', TINYTOWN_KEY) } });
     assert.equal(r.status, 200); // admin may
-    const ro = await startTestServer({ toml: TOML().replace('scopes = ["town.read", "town.write"]', 'scopes = ["town.read"]') });
+    const ro = await startTestServer({ toml: TOML('', ['town.read']) });
     try {
       const denied = await ro.request('POST', '/v1/task/', { headers: CRS, body: exampleTask() });
       assert.equal(denied.status, 403);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { hashToken } from '../../src/auth/argon2-hash.js';
 import {
+  apiKeysToml,
   BUTTERCUP_HASH,
   BUTTERCUP_TOKEN,
   parseAuditLine,
@@ -35,23 +36,11 @@ describe('town scopes with api_key keys', () => {
   before(async () => {
     const managerHash = await hashToken(MANAGER_TOKEN);
     s = await startTestServer({
-      toml: `
-[townhall.auth]
-mode = "api_key"
-max_failed_attempts_per_minute = 1000
-[[townhall.auth.keys]]
-id = "reader"
-hash = "${TINYTOWN_HASH}"
-scopes = ["town.read"]
-[[townhall.auth.keys]]
-id = "writer"
-hash = "${BUTTERCUP_HASH}"
-scopes = ["town.write"]
-[[townhall.auth.keys]]
-id = "manager"
-hash = "${managerHash}"
-scopes = ["agent.manage"]
-`,
+      toml: apiKeysToml([
+        { id: 'reader', hash: TINYTOWN_HASH, scopes: ['town.read'] },
+        { id: 'writer', hash: BUTTERCUP_HASH, scopes: ['town.write'] },
+        { id: 'manager', hash: managerHash, scopes: ['agent.manage'] },
+      ]),
     });
   });
   after(() => s.close());

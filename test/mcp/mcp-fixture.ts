@@ -2,24 +2,15 @@
 // SDK clients connected to it over Streamable HTTP.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { BUTTERCUP_HASH, BUTTERCUP_TOKEN, parseAuditLine, startTestServer, TINYTOWN_HASH, TINYTOWN_KEY, type TestServer } from '../helpers/server.js';
+import { apiKeysToml, BUTTERCUP_HASH, BUTTERCUP_TOKEN, parseAuditLine, startTestServer, TINYTOWN_HASH, TINYTOWN_KEY, type TestServer } from '../helpers/server.js';
 
 export const READER_KEY = TINYTOWN_KEY;
 export const ADMIN_KEY = BUTTERCUP_TOKEN;
 
-export const KEYS_TOML = `
-[townhall.auth]
-mode = "api_key"
-max_failed_attempts_per_minute = 1000
-[[townhall.auth.keys]]
-id = "reader"
-hash = "${TINYTOWN_HASH}"
-scopes = ["town.read"]
-[[townhall.auth.keys]]
-id = "ops"
-hash = "${BUTTERCUP_HASH}"
-scopes = []
-`;
+export const KEYS_TOML = apiKeysToml([
+  { id: 'reader', hash: TINYTOWN_HASH, scopes: ['town.read'] },
+  { id: 'ops', hash: BUTTERCUP_HASH, scopes: [] },
+]);
 
 export function startKeyedServer(): Promise<TestServer> {
   return startTestServer({ toml: KEYS_TOML });
