@@ -5,7 +5,8 @@
 // recovery of a real data directory, without a million HTTP requests first.
 import { mkdir } from 'node:fs/promises';
 import { createMemoryState } from '../src/store/memory-state.js';
-import { captureSnapshot, writeSnapshot } from '../src/store/snapshot.js';
+import { writeSnapshot } from '../src/store/snapshot.js';
+import { captureSnapshot } from '../src/store/state-capture.js';
 import { spawnAgent } from '../src/town/agents.js';
 import { addBacklog } from '../src/town/backlog.js';
 import { sendMessage } from '../src/town/messages.js';

@@ -29,7 +29,8 @@
 // directory before anything is acknowledged again.
 import type { JournalIo } from './journal-io.js';
 import type { RetryDelays } from './journal-writer.js';
-import { removeSnapshotTmp, type SnapshotSource } from './snapshot.js';
+import { removeSnapshotTmp } from './snapshot.js';
+import type { SnapshotSource } from './state-capture.js';
 import { errnoCode } from './store-errors.js';
 
 export interface CompactorOptions {

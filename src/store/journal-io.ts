@@ -3,7 +3,8 @@
 // process between the steps of a compaction, deterministically.
 import { constants, fdatasync, ftruncate, write } from 'node:fs';
 import { copyJournalTail, installJournal } from './journal-tail.js';
-import { fsyncDir, installSnapshot, writeSnapshotTmp, type SnapshotSource } from './snapshot.js';
+import { fsyncDir, installSnapshot, writeSnapshotTmp } from './snapshot.js';
+import type { SnapshotSource } from './state-capture.js';
 
 /** The file operations the writer uses; replaceable in tests to inject faults. */
 export interface JournalIo {

@@ -38,7 +38,7 @@ import type { JournalIo } from './journal-io.js';
 import { encodeRecord } from './journal-record.js';
 import { StoreUnavailableError, errnoCode } from './store-errors.js';
 import { createCompactor } from './journal-compaction.js';
-import type { SnapshotSource } from './snapshot.js';
+import type { SnapshotSource } from './state-capture.js';
 import { newBatch, type Batch } from './write-batch.js';
 
 export { nodeJournalIo, type JournalIo } from './journal-io.js';

@@ -9,6 +9,7 @@
 // for values written locally. A malformed text decodes to undefined; callers
 // fail closed and report the version, never the contents (user data).
 import { deepFreeze, type MemoryState, type StoreOp } from './memory-state.js';
+import { captureSnapshot, forEachRow } from './state-capture.js';
 import { COLLECTIONS, type Collection } from './store.js';
 
 export function encodeOps(ops: readonly StoreOp[]): string {
@@ -39,36 +40,25 @@ export function decodeOps(text: string): StoreOp[] | undefined {
 
 /** About this many characters per part of an encoded snapshot. */
 const PART_CHARS = 1 << 20;
-/** Encoding yields to the event loop after working this long. */
-const SLICE_MS = 5;
 
 /**
  * The snapshot text of `state` as it is now, in parts whose concatenation is
- * the snapshot. The state is captured at once (values are frozen, so the
- * captured arrays stay exactly the state at `version`); the rows are then
- * encoded a few milliseconds at a time, so a town of a million records never
- * stops the event loop for the seconds one JSON.stringify pass would take.
+ * the snapshot: captured at once, then encoded a slice at a time
+ * (state-capture.ts), so a town of a million records never stops the event
+ * loop for the seconds one JSON.stringify pass would take.
  */
-export async function encodeSnapshotParts(version: number, state: MemoryState, sliceMs = SLICE_MS): Promise<Buffer[]> {
-  const captured = COLLECTIONS.map((collection) => ({ collection, ...state.capture(collection) }));
+export async function encodeSnapshotParts(version: number, state: MemoryState): Promise<Buffer[]> {
   const parts: Buffer[] = [Buffer.from(`{"version":${version},"rows":[`)];
   let chunk = '';
   let first = true;
-  let sliceStart = performance.now();
-  for (const { collection, ids, values } of captured) {
-    for (let i = 0; i < ids.length; i++) {
-      chunk += `${first ? '' : ','}${JSON.stringify([collection, ids[i], values[i]])}`;
-      first = false;
-      if (chunk.length >= PART_CHARS) {
-        parts.push(Buffer.from(chunk));
-        chunk = '';
-      }
-      if ((i & 255) === 255 && performance.now() - sliceStart >= sliceMs) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        sliceStart = performance.now();
-      }
+  await forEachRow(captureSnapshot(version, state), (collection, id, value) => {
+    chunk += `${first ? '' : ','}${JSON.stringify([collection, id, value])}`;
+    first = false;
+    if (chunk.length >= PART_CHARS) {
+      parts.push(Buffer.from(chunk));
+      chunk = '';
     }
-  }
+  });
   parts.push(Buffer.from(`${chunk}]}`));
   return parts;
 }

@@ -30,32 +30,12 @@
 import { createHash } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { MemoryState } from './memory-state.js';
-import { COLLECTIONS, type Collection } from './store.js';
+import { forEachRow, type SnapshotSource } from './state-capture.js';
 
 export const SNAPSHOT_FILE = 'snapshot.json';
 export const SNAPSHOT_TMP_FILE = 'snapshot.json.tmp';
 /** Rows are written to the file in chunks of up to this many bytes. */
 const CHUNK_BYTES = 1 << 20;
-/** A slice of serialisation ends after this long, or after SLICE_ROWS rows, whichever comes first. */
-const SLICE_MS = 4;
-export const SLICE_ROWS = 2000;
-
-/** The committed state at `seq`: per collection, ids and values in insertion order. */
-export interface SnapshotSource {
-  seq: number;
-  collections: { name: Collection; ids: readonly string[]; values: readonly unknown[] }[];
-}
-
-/** Capture the committed state, synchronously (so it is exactly the state at `seq`) and cheaply. */
-export function captureSnapshot(seq: number, state: MemoryState): SnapshotSource {
-  return {
-    seq,
-    collections: COLLECTIONS.map((name) => ({ name, ...state.capture(name) })),
-  };
-}
-
 /** Replace DIR/snapshot.json with `source`, crash-safely (see header). */
 export async function writeSnapshot(dir: string, source: SnapshotSource): Promise<void> {
   await writeSnapshotTmp(dir, source);
@@ -86,20 +66,10 @@ async function writeRows(handle: Handle, source: SnapshotSource): Promise<void> 
   const rowCount = source.collections.reduce((n, c) => n + c.ids.length, 0);
   await handle.write(`{"format":"townhall-snapshot","version":2,"seq":${source.seq},"rows":${rowCount}}\n`);
   const sink = rowSink(handle);
-  for (const { name, ids, values } of source.collections) {
-    const prefix = `["${name}",`;
-    for (let i = 0; i < ids.length; ) {
-      const sliceStart = performance.now();
-      const sliceEnd = Math.min(ids.length, i + SLICE_ROWS);
-      while (i < sliceEnd) {
-        const row = `${prefix}${JSON.stringify(ids[i])},${JSON.stringify(values[i])}]\n`;
-        i++;
-        if (!sink.add(row)) await sink.flush(row);
-        if ((i & 63) === 0 && performance.now() - sliceStart >= SLICE_MS) break;
-      }
-      await nextTurn(); // the point of slicing: let requests and journal flushes run
-    }
-  }
+  await forEachRow(source, (name, id, value) => {
+    const row = `["${name}",${JSON.stringify(id)},${JSON.stringify(value)}]\n`;
+    return sink.add(row) ? undefined : sink.flush(row);
+  });
   await sink.flush();
   await handle.write(`{"end":true,"sha256":"${sink.digest()}"}\n`);
 }

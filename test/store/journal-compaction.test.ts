@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openJournalStore, StoreUnavailableError, type JournalIo } from '../../src/store/journal-store.js';
 import { nodeJournalIo } from '../../src/store/journal-writer.js';
-import { SLICE_ROWS } from '../../src/store/snapshot.js';
+import { SLICE_ROWS } from '../../src/store/state-capture.js';
 import { runAndKill } from '../helpers/kill-after-acks.js';
 
 const CHILD = fileURLToPath(new URL('./compaction-crash-child.js', import.meta.url));

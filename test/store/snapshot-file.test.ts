@@ -7,7 +7,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryState, type MemoryState } from '../../src/store/memory-state.js';
-import { captureSnapshot, writeSnapshot, type SnapshotSource } from '../../src/store/snapshot.js';
+import { writeSnapshot } from '../../src/store/snapshot.js';
+import { captureSnapshot, type SnapshotSource } from '../../src/store/state-capture.js';
 import { readSnapshot } from '../../src/store/snapshot-reader.js';
 import { StoreOpenError } from '../../src/store/store-errors.js';
 
