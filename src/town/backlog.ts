@@ -41,10 +41,6 @@ export function backlogTasks(tx: ReadTx): TaskRecord[] {
   return Array.from(tx.index(BACKLOG).entries('backlog'), (e) => e.value);
 }
 
-export function backlogSize(tx: ReadTx): number {
-  return tx.index(BACKLOG).count('backlog');
-}
-
 export interface BacklogList {
   backlog: Task[];
   count: number;

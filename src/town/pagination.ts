@@ -74,12 +74,13 @@ export function pageOf<T>(view: IndexView<T>, bucket: string, keyLength: number,
     items.push(entry.value);
     lastKey = entry.key;
   }
-  let total = view.count(bucket);
-  if (filter !== undefined) {
-    total = 0;
-    for (const entry of view.entries(bucket)) if (filter(entry.value)) total++;
-  }
-  return { items, total, next_cursor: more && lastKey !== null ? encodeCursor(lastKey) : null };
+  return { items, total: filter === undefined ? view.count(bucket) : countWhere(view, bucket, filter), next_cursor: more && lastKey !== null ? encodeCursor(lastKey) : null };
+}
+
+function countWhere<T>(view: IndexView<T>, bucket: string, filter: (item: T) => boolean): number {
+  let n = 0;
+  for (const entry of view.entries(bucket)) if (filter(entry.value)) n++;
+  return n;
 }
 
 /** Sort `items` by key, then cut the page after `req.cursor` (small lists: agents). */
