@@ -17,13 +17,27 @@
 // - A transaction handle is dead once its function returns, and a transaction
 //   cannot start inside another one.
 import { copyJson } from './copy-json.js';
-import { CommittedIndex, transactionView, type IndexDefinition } from './derived-index.js';
+import { CommittedIndex, transactionView, type IndexDefinition, type IndexView } from './derived-index.js';
 import { COLLECTIONS, type Collection, type ReadTx, type WriteTx } from './store.js';
 
 /** One committed change. `json` is the put value's JSON text when it came from a transaction. */
 export type StoreOp =
   | { kind: 'put'; collection: Collection; id: string; value: unknown; json?: string }
   | { kind: 'delete'; collection: Collection; id: string };
+
+/**
+ * How to take back one write of a batch member that fails (runBatch), so that
+ * the members before it keep theirs without a copy of the overlay per member
+ * (a copy per member made a batch of n cost n^2). `fields`: an entry updated in
+ * place gets its old value back; `drop`: an entry added at the end is removed;
+ * `layer`: a collection's layer as it was before a write that moved an entry
+ * (delete then put), or undefined when the write created the layer. Entries
+ * are shared with a saved layer, so older `fields` steps still apply to it.
+ */
+type Undo =
+  | { kind: 'fields'; pending: Pending; value: unknown; json: string }
+  | { kind: 'drop'; collection: Collection; id: string }
+  | { kind: 'layer'; collection: Collection; layer: Map<string, Pending> | undefined };
 
 /** What one function of a batch did: its result, or what it threw. */
 export type BatchOutcome<T> = { ok: true; result: T } | { ok: false; error: unknown };
@@ -34,6 +48,128 @@ interface Pending {
   json: string;
   /** True when this id must land at the end of the collection (new, or deleted then put again). */
   fresh: boolean;
+}
+
+type Overlay = Map<Collection, Map<string, Pending>>;
+
+/** What a transaction handle needs of the committed state. */
+interface StateCore {
+  table(collection: Collection): Map<string, unknown>;
+  committedIndex<T>(definition: IndexDefinition<T>): CommittedIndex<T>;
+}
+
+/**
+ * A transaction handle writing into `overlay`, dead once `open` is false. With
+ * `undo`, every write also records how to take it back (see `rollBack`). A
+ * class rather than an object of closures: one allocation per transaction,
+ * on every write.
+ */
+class OverlayTx implements WriteTx {
+  open = true;
+
+  constructor(
+    private readonly core: StateCore,
+    private readonly overlay: Overlay,
+    private readonly undo: Undo[] | null,
+  ) {}
+
+  private live(): void {
+    if (!this.open) throw new Error('this transaction has already finished');
+  }
+
+  get<V>(collection: Collection, id: string): V | undefined {
+    this.live();
+    const own = this.overlay.get(collection)?.get(id);
+    return (own !== undefined ? own.value : this.core.table(collection).get(id)) as V | undefined;
+  }
+
+  list<V>(collection: Collection): V[] {
+    this.live();
+    const base = this.core.table(collection);
+    const own = this.overlay.get(collection);
+    if (own === undefined) return Array.from(base.values()) as V[];
+    const out: unknown[] = [];
+    for (const [id, value] of base) {
+      const p = own.get(id);
+      if (p === undefined) out.push(value);
+      else if (p.value !== undefined && !p.fresh) out.push(p.value);
+    }
+    for (const p of own.values()) if (p.fresh && p.value !== undefined) out.push(p.value);
+    return out as V[];
+  }
+
+  ids(collection: Collection): string[] {
+    this.live();
+    const base = this.core.table(collection);
+    const own = this.overlay.get(collection);
+    if (own === undefined) return Array.from(base.keys());
+    const out: string[] = [];
+    for (const id of base.keys()) {
+      const p = own.get(id);
+      if (p === undefined || (p.value !== undefined && !p.fresh)) out.push(id);
+    }
+    for (const [id, p] of own) if (p.fresh && p.value !== undefined) out.push(id);
+    return out;
+  }
+
+  count(collection: Collection): number {
+    this.live();
+    const base = this.core.table(collection);
+    let n = base.size;
+    for (const [id, p] of this.overlay.get(collection) ?? []) n += (p.value !== undefined ? 1 : 0) - (base.has(id) ? 1 : 0);
+    return n;
+  }
+
+  index<V>(definition: IndexDefinition<V>): IndexView<V> {
+    this.live();
+    return transactionView(this.core.committedIndex(definition), this.core.table(definition.collection), this.overlay.get(definition.collection));
+  }
+
+  put(collection: Collection, id: string, value: unknown): void {
+    this.live();
+    const base = this.core.table(collection);
+    if (typeof id !== 'string') throw new TypeError('record id must be a string');
+    const { value: frozen, json } = copyJson(value);
+    const { overlay, undo } = this;
+    let own = overlay.get(collection);
+    if (own === undefined) {
+      undo?.push({ kind: 'layer', collection, layer: undefined });
+      overlay.set(collection, (own = new Map()));
+    }
+    const prev = own.get(id);
+    if (prev !== undefined && prev.value !== undefined) {
+      // An update within the transaction keeps the position the id already has.
+      undo?.push({ kind: 'fields', pending: prev, value: prev.value, json: prev.json });
+      prev.value = frozen;
+      prev.json = json;
+    } else if (prev !== undefined) {
+      // Deleted earlier in this transaction: re-insert at the end, as delete+put does outside.
+      undo?.push({ kind: 'layer', collection, layer: new Map(own) });
+      own.delete(id);
+      own.set(id, { value: frozen, json, fresh: true });
+    } else {
+      undo?.push({ kind: 'drop', collection, id });
+      own.set(id, { value: frozen, json, fresh: !base.has(id) });
+    }
+  }
+
+  delete(collection: Collection, id: string): void {
+    this.live();
+    const base = this.core.table(collection);
+    if (typeof id !== 'string') throw new TypeError('record id must be a string');
+    const { overlay, undo } = this;
+    const own = overlay.get(collection);
+    if (own !== undefined && own.has(id)) {
+      undo?.push({ kind: 'layer', collection, layer: new Map(own) });
+      own.delete(id);
+    } else if (base.has(id)) {
+      undo?.push(own === undefined ? { kind: 'layer', collection, layer: undefined } : { kind: 'drop', collection, id });
+    }
+    if (base.has(id)) {
+      if (own === undefined) overlay.set(collection, new Map([[id, { value: undefined, json: '', fresh: false }]]));
+      else own.set(id, { value: undefined, json: '', fresh: false });
+    }
+  }
 }
 
 export interface MemoryState {
@@ -94,107 +230,19 @@ export function createMemoryState(): MemoryState {
     index: committedIndex,
   };
 
-  type Overlay = Map<Collection, Map<string, Pending>>;
+  const core: StateCore = { table, committedIndex };
 
-  /** A transaction handle writing into `overlay`; `close` makes it dead. */
-  function openTx(overlay: Overlay): { tx: WriteTx; close(): void } {
-    let open = true;
-
-    const live = (): void => {
-      if (!open) throw new Error('this transaction has already finished');
-    };
-    const layer = (collection: Collection): Map<string, Pending> | undefined => overlay.get(collection);
-
-    const tx: WriteTx = {
-      get<V>(collection: Collection, id: string): V | undefined {
-        live();
-        const own = layer(collection)?.get(id);
-        return (own !== undefined ? own.value : table(collection).get(id)) as V | undefined;
-      },
-      list<V>(collection: Collection): V[] {
-        live();
-        const base = table(collection);
-        const own = layer(collection);
-        if (own === undefined) return Array.from(base.values()) as V[];
-        const out: unknown[] = [];
-        for (const [id, value] of base) {
-          const p = own.get(id);
-          if (p === undefined) out.push(value);
-          else if (p.value !== undefined && !p.fresh) out.push(p.value);
-        }
-        for (const p of own.values()) if (p.fresh && p.value !== undefined) out.push(p.value);
-        return out as V[];
-      },
-      ids(collection: Collection): string[] {
-        live();
-        const base = table(collection);
-        const own = layer(collection);
-        if (own === undefined) return Array.from(base.keys());
-        const out: string[] = [];
-        for (const id of base.keys()) {
-          const p = own.get(id);
-          if (p === undefined || (p.value !== undefined && !p.fresh)) out.push(id);
-        }
-        for (const [id, p] of own) if (p.fresh && p.value !== undefined) out.push(id);
-        return out;
-      },
-      count(collection: Collection): number {
-        live();
-        const base = table(collection);
-        let n = base.size;
-        for (const [id, p] of layer(collection) ?? []) n += (p.value !== undefined ? 1 : 0) - (base.has(id) ? 1 : 0);
-        return n;
-      },
-      index<V>(definition: IndexDefinition<V>) {
-        live();
-        return transactionView(committedIndex(definition), table(definition.collection), layer(definition.collection));
-      },
-      put(collection: Collection, id: string, value: unknown): void {
-        live();
-        const base = table(collection);
-        if (typeof id !== 'string') throw new TypeError('record id must be a string');
-        const { value: frozen, json } = copyJson(value);
-        let own = overlay.get(collection);
-        if (own === undefined) overlay.set(collection, (own = new Map()));
-        const prev = own.get(id);
-        if (prev !== undefined && prev.value !== undefined) {
-          // An update within the transaction keeps the position the id already has.
-          prev.value = frozen;
-          prev.json = json;
-        } else if (prev !== undefined) {
-          // Deleted earlier in this transaction: re-insert at the end, as delete+put does outside.
-          own.delete(id);
-          own.set(id, { value: frozen, json, fresh: true });
-        } else {
-          own.set(id, { value: frozen, json, fresh: !base.has(id) });
-        }
-      },
-      delete(collection: Collection, id: string): void {
-        live();
-        const base = table(collection);
-        if (typeof id !== 'string') throw new TypeError('record id must be a string');
-        const own = overlay.get(collection);
-        own?.delete(id);
-        if (base.has(id)) {
-          if (own === undefined) overlay.set(collection, new Map([[id, { value: undefined, json: '', fresh: false }]]));
-          else own.set(id, { value: undefined, json: '', fresh: false });
-        }
-      },
-    };
-
-    return {
-      tx,
-      close: () => {
-        open = false;
-      },
-    };
-  }
-
-  /** A copy of the overlay that later writes cannot reach (Pending entries are updated in place). */
-  function copyOverlay(overlay: Overlay): Overlay {
-    const copy: Overlay = new Map();
-    for (const [collection, own] of overlay) copy.set(collection, new Map(Array.from(own, ([id, p]) => [id, { ...p }])));
-    return copy;
+  /** Take back a failed batch member's writes, newest first, leaving the overlay as it was before it ran. */
+  function rollBack(overlay: Overlay, undo: readonly Undo[]): void {
+    for (let i = undo.length - 1; i >= 0; i--) {
+      const step = undo[i]!;
+      if (step.kind === 'fields') {
+        step.pending.value = step.value;
+        step.pending.json = step.json;
+      } else if (step.kind === 'drop') overlay.get(step.collection)?.delete(step.id);
+      else if (step.layer === undefined) overlay.delete(step.collection);
+      else overlay.set(step.collection, step.layer);
+    }
   }
 
   function runBatch<T>(fns: readonly ((tx: WriteTx) => T)[]): { outcomes: BatchOutcome<T>[]; ops: StoreOp[] } {
@@ -202,9 +250,9 @@ export function createMemoryState(): MemoryState {
     let overlay: Overlay = new Map();
     const outcomes: BatchOutcome<T>[] = [];
     for (const fn of fns) {
-      // Only a batch of several needs a savepoint: a single function's failure discards everything anyway.
-      const saved = fns.length > 1 ? copyOverlay(overlay) : null;
-      const { tx, close } = openTx(overlay);
+      // Only a batch of several needs to take a member's writes back: a single function's failure discards everything anyway.
+      const undo: Undo[] | null = fns.length > 1 ? [] : null;
+      const tx = new OverlayTx(core, overlay, undo);
       running = true;
       try {
         const result = fn(tx);
@@ -216,11 +264,12 @@ export function createMemoryState(): MemoryState {
         }
         outcomes.push({ ok: true, result });
       } catch (error) {
-        overlay = saved ?? new Map();
+        if (undo === null) overlay = new Map();
+        else rollBack(overlay, undo);
         outcomes.push({ ok: false, error });
       } finally {
         running = false;
-        close();
+        tx.open = false;
       }
     }
 

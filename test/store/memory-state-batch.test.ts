@@ -44,3 +44,46 @@ test('a batch handle is dead after its function returns', () => {
   const { outcomes } = state.runBatch([(tx) => void (leaked = tx), () => leaked!.put('agents', 'x', {})]);
   assert.equal(outcomes[1]!.ok, false);
 });
+
+test('property: a batch with failing members ends exactly like running its successful members one by one', async () => {
+  const fc = (await import('fast-check')).default;
+  type Step = { op: 'put'; collection: 'tasks' | 'agents'; id: string; n: number } | { op: 'delete'; collection: 'tasks' | 'agents'; id: string };
+  const step = fc.oneof(
+    fc.record({ op: fc.constant('put' as const), collection: fc.constantFrom('tasks' as const, 'agents' as const), id: fc.constantFrom('a', 'b', 'c', 'd'), n: fc.nat(9) }),
+    fc.record({ op: fc.constant('delete' as const), collection: fc.constantFrom('tasks' as const, 'agents' as const), id: fc.constantFrom('a', 'b', 'c', 'd') }),
+  );
+  const member = fc.record({ steps: fc.array(step, { maxLength: 6 }), fails: fc.boolean() });
+  const seed = fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 3 });
+  fc.assert(
+    fc.property(seed, fc.array(member, { minLength: 2, maxLength: 6 }), (seeded, members) => {
+      const fresh = () => {
+        const state = createMemoryState();
+        state.apply(state.run((tx) => seeded.forEach((id) => tx.put('tasks', id, { id, n: -1 }))).ops);
+        return state;
+      };
+      const run = (m: { steps: Step[]; fails: boolean }) => (tx: Parameters<Parameters<ReturnType<typeof createMemoryState>['run']>[0]>[0]) => {
+        for (const s of m.steps) {
+          if (s.op === 'put') tx.put(s.collection, s.id, { id: s.id, n: s.n });
+          else tx.delete(s.collection, s.id);
+        }
+        if (m.fails) throw new Error('member fails');
+        return `${tx.ids('tasks').join('')}|${tx.ids('agents').join('')}`;
+      };
+      const batched = fresh();
+      const { outcomes, ops } = batched.runBatch(members.map(run));
+      batched.apply(ops);
+      const serial = fresh();
+      members.forEach((m, i) => {
+        if (m.fails) {
+          assert.equal(outcomes[i]!.ok, false);
+          return;
+        }
+        const { result, ops: own } = serial.run(run(m));
+        serial.apply(own);
+        assert.deepEqual(outcomes[i], { ok: true, result }, `member ${i} saw the same ids`);
+      });
+      for (const c of ['tasks', 'agents'] as const) assert.deepEqual(batched.view.list(c), serial.view.list(c), c);
+    }),
+    { numRuns: 500 },
+  );
+});
