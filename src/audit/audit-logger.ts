@@ -60,6 +60,32 @@ function q(value: string): string {
   return JSON.stringify(value);
 }
 
+// Most fields of a line take few distinct values (the method, the route's
+// path, the principal, the result, the operation, the address): they are
+// quoted once and remembered, which spares a few strings on every audited
+// write. Bounded: a flood of distinct paths only empties the table.
+const QUOTED_MAX = 1024;
+const quotedValues = new Map<string, string>();
+function qRepeated(value: string): string {
+  let out = quotedValues.get(value);
+  if (out === undefined) {
+    out = JSON.stringify(value);
+    if (quotedValues.size >= QUOTED_MAX) quotedValues.clear();
+    quotedValues.set(value, out);
+  }
+  return out;
+}
+
+// A principal's scopes are one frozen array for as long as its key or token is cached
+// (an array that could still change is quoted afresh).
+const quotedScopes = new WeakMap<readonly string[], string>();
+function qScopes(scopes: readonly string[]): string {
+  if (!Object.isFrozen(scopes)) return JSON.stringify(scopes.join(','));
+  let out = quotedScopes.get(scopes);
+  if (out === undefined) quotedScopes.set(scopes, (out = JSON.stringify(scopes.join(','))));
+  return out;
+}
+
 export function formatAuditLine(event: AuditEvent, format: LogFormat, time: string): string {
   const result = event.result ?? auditResult(event.status);
   const level = result === 'success' ? 'INFO' : 'WARN';
@@ -89,15 +115,15 @@ export function formatAuditLine(event: AuditEvent, format: LogFormat, time: stri
     });
   }
   return (
-    `${time} ${level} audit: ${msg} request_id=${q(event.requestId)} principal=${q(event.principal)} ` +
-    `scopes=${q(event.scopes.join(','))} method=${q(event.method)} path=${q(event.path)} status=${event.status} ` +
-    `result=${q(result)} duration_ms=${durationMs} remote_addr=${q(event.remoteAddr)}` +
+    `${time} ${level} audit: ${msg} request_id=${q(event.requestId)} principal=${qRepeated(event.principal)} ` +
+    `scopes=${qScopes(event.scopes)} method=${qRepeated(event.method)} path=${qRepeated(event.path)} status=${event.status} ` +
+    `result=${qRepeated(result)} duration_ms=${durationMs} remote_addr=${qRepeated(event.remoteAddr)}` +
     (event.clientRequestId === undefined ? '' : ` client_request_id=${q(event.clientRequestId)}`) +
-    (event.operation === undefined ? '' : ` operation=${q(event.operation)}`) +
-    (event.transport === undefined ? '' : ` transport=${q(event.transport)}`) +
-    (event.auth === undefined ? '' : ` auth=${q(event.auth)}`) +
-    (event.clientCert === undefined ? '' : ` client_cert=${q(event.clientCert)}`) +
-    (event.reason === undefined ? '' : ` reason=${q(event.reason)}`) +
+    (event.operation === undefined ? '' : ` operation=${qRepeated(event.operation)}`) +
+    (event.transport === undefined ? '' : ` transport=${qRepeated(event.transport)}`) +
+    (event.auth === undefined ? '' : ` auth=${qRepeated(event.auth)}`) +
+    (event.clientCert === undefined ? '' : ` client_cert=${qRepeated(event.clientCert)}`) +
+    (event.reason === undefined ? '' : ` reason=${qRepeated(event.reason)}`) +
     (event.suppressed === undefined ? '' : ` suppressed=${event.suppressed}`)
   );
 }
