@@ -10,8 +10,10 @@
 // then RSS, bytes per record (RSS over an empty town's, per record), start-up
 // (spawn to listening, which includes loading the snapshot), and the longest
 // compaction pause: the worst latency of a /health probe loop while writers
-// push the journal past compact_after_bytes (1 MiB here, about 2,500 writes) until one compaction
-// has run. Durability "none", so fsync latency does not blur the picture.
+// push the journal past compact_after_bytes (1 MiB here, about 2,500 writes)
+// and a quarter of the seeded snapshot (journal-compaction.ts), until one
+// compaction has run: the town it snapshots is up to 1.25x the size named. Durability
+// "none", so fsync latency does not blur the picture.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +30,7 @@ export interface ScaleOptions {
   log: (msg: string) => void;
 }
 
-/** Small, so the compaction phase adds few records before the town is snapshotted (the probes before it write about 250 KB). */
+/** Small: only the smallest towns reach it before a quarter of their snapshot (the probes before it write about 250 KB). */
 const COMPACT_AFTER_BYTES = 1024 * 1024;
 const WARMUP_REQUESTS = 200;
 

@@ -12,8 +12,8 @@ export interface JournalIo {
   write(fd: number, data: Buffer, offset: number, length: number): Promise<number>;
   fdatasync(fd: number): Promise<void>;
   ftruncate(fd: number, length: number): Promise<void>;
-  /** Compaction step 1: write and fsync DIR/snapshot.json.tmp, in slices that yield to the event loop (snapshot.ts). */
-  writeSnapshot(dir: string, source: SnapshotSource): Promise<void>;
+  /** Compaction step 1: write and fsync DIR/snapshot.json.tmp, in slices that yield to the event loop (snapshot.ts); resolves with its size. */
+  writeSnapshot(dir: string, source: SnapshotSource): Promise<number>;
   /** Step 2: rename it over DIR/snapshot.json and fsync the directory. */
   installSnapshot(dir: string): Promise<void>;
   /** Step 3: write and fdatasync `file`.tmp holding bytes [from, to) of `file` (journal-tail.ts). */

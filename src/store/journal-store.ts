@@ -30,7 +30,7 @@
 // Safety: durability "none" may lose the last moments of writes in a crash;
 // the journal is then usually repaired like a torn tail, but a file system
 // that persisted pages out of order can leave damage that needs an operator.
-import { readFile, mkdir } from 'node:fs/promises';
+import { readFile, mkdir, stat } from 'node:fs/promises';
 import { close as closeCb, open as openCb } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { encodeRecord, scanJournal, type JournalScan } from './journal-record.js';
@@ -38,7 +38,7 @@ import { journalAppend, nodeJournalIo, type JournalIo } from './journal-io.js';
 import { createJournalWriter, DEFAULT_RETRY, type JournalStats, type RetryDelays, type WriterHealth } from './journal-writer.js';
 import { createMemoryState, type MemoryState, type StoreOp } from './memory-state.js';
 import { removeJournalTmp } from './journal-tail.js';
-import { fsyncDir, removeSnapshotTmp } from './snapshot.js';
+import { fsyncDir, removeSnapshotTmp, SNAPSHOT_FILE } from './snapshot.js';
 import { captureSnapshot } from './state-capture.js';
 import { readSnapshot } from './snapshot-reader.js';
 import { acquireStoreLock } from './store-lock.js';
@@ -55,7 +55,10 @@ export const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
 export interface JournalStoreOptions {
   dir: string;
   durability: 'always' | 'none';
-  /** Compact once journal.log has grown by this many bytes past what the last compaction kept. Default 64 MiB. */
+  /**
+   * Compact once journal.log has grown by this many bytes past what the last compaction kept, and by
+   * a quarter of the last snapshot's size (journal-compaction.ts, SNAPSHOT_SHARE). Default 64 MiB.
+   */
   compactAfterBytes?: number;
   logger: { warn(msg: string): void; info?(msg: string): void };
   /** Replaces the journal's write/fdatasync/ftruncate and each compaction step (journal-io.ts); a test hook for fault injection. */
@@ -93,6 +96,7 @@ export async function openJournalStore(options: JournalStoreOptions): Promise<Jo
   let fd: number | undefined;
   let seq: number;
   let journalBytes: number;
+  let snapshotBytes: number;
   try {
     // Leftovers of a compaction a crash interrupted: nothing refers to them.
     await removeSnapshotTmp(dir);
@@ -104,6 +108,7 @@ export async function openJournalStore(options: JournalStoreOptions): Promise<Jo
     // journal.log (and the lock) may have just been created: make their directory entries durable.
     await fsyncDir(dir);
     seq = loaded.seq;
+    snapshotBytes = await sizeOf(join(dir, SNAPSHOT_FILE));
   } catch (err) {
     if (fd !== undefined) await closeQuietly(fd);
     await lock.release();
@@ -123,6 +128,7 @@ export async function openJournalStore(options: JournalStoreOptions): Promise<Jo
     journalBytes,
     lastSeq: seq,
     compactAfterBytes,
+    snapshotBytes,
     capture: (at) => captureSnapshot(at, state),
     async recover(goodBytes) {
       // Memory is ahead of the disk by the failed records: rebuild it from what is durable.
@@ -241,6 +247,16 @@ function openAppend(file: string, flags: number): Promise<number> {
       err ? reject(new StoreOpenError(`cannot open ${file} (${errnoCode(err)})`, { cause: err })) : resolvePromise(fd),
     ),
   );
+}
+
+/** A file's size, 0 when it does not exist. */
+async function sizeOf(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return 0;
+    throw err;
+  }
 }
 
 function closeQuietly(fd: number): Promise<void> {

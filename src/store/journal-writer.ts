@@ -11,7 +11,8 @@
 // requests handled in the same event-loop turn share the first flush too.
 //
 // Compaction (journal-compaction.ts explains its steps) starts between
-// flushes once the journal passes compactAfterBytes: the state is captured at
+// flushes once the journal passes compactAfterBytes and a quarter of the
+// last snapshot's size (SNAPSHOT_SHARE): the state is captured at
 // the last appended seq S in one cheap synchronous step, and snapshot.json.tmp
 // is written in the background in slices, while flushes go on as usual. When
 // it is written, the loop (between flushes again) renames it into place and
@@ -77,6 +78,8 @@ export interface JournalWriterOptions {
   /** The last sequence number already on disk (snapshot or journal). */
   lastSeq: number;
   compactAfterBytes: number;
+  /** Size of snapshot.json at open (0 when none): compaction also waits for a share of it (journal-compaction.ts). */
+  snapshotBytes: number;
   /** The state as of `seq`, captured synchronously (snapshot.ts). */
   capture(seq: number): SnapshotSource;
   /** Roll memory back to the snapshot plus the journal's first `goodBytes`; resolves with the last seq there. */
@@ -132,6 +135,7 @@ export function createJournalWriter(options: JournalWriterOptions): JournalWrite
     io,
     appendFlags: options.append.flags,
     compactAfterBytes: options.compactAfterBytes,
+    snapshotBytes: options.snapshotBytes,
     capture: options.capture,
     // The snapshot is written: finish it between flushes (close finishes it itself).
     wake: () => {

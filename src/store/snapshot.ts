@@ -42,14 +42,15 @@ export async function writeSnapshot(dir: string, source: SnapshotSource): Promis
   await installSnapshot(dir);
 }
 
-/** Write and fsync DIR/snapshot.json.tmp in slices; removes it if anything fails. */
-export async function writeSnapshotTmp(dir: string, source: SnapshotSource): Promise<void> {
+/** Write and fsync DIR/snapshot.json.tmp in slices; resolves with its size. Removes it if anything fails. */
+export async function writeSnapshotTmp(dir: string, source: SnapshotSource): Promise<number> {
   const tmp = join(dir, SNAPSHOT_TMP_FILE);
   try {
     const handle = await open(tmp, 'w', 0o600);
     try {
-      await writeRows(handle, source);
+      const bytes = await writeRows(handle, source);
       await handle.sync();
+      return bytes;
     } finally {
       await handle.close();
     }
@@ -62,16 +63,20 @@ export async function writeSnapshotTmp(dir: string, source: SnapshotSource): Pro
 
 type Handle = Awaited<ReturnType<typeof open>>;
 
-async function writeRows(handle: Handle, source: SnapshotSource): Promise<void> {
+/** Resolves with the number of bytes written. */
+async function writeRows(handle: Handle, source: SnapshotSource): Promise<number> {
   const rowCount = source.collections.reduce((n, c) => n + c.ids.length, 0);
-  await handle.write(`{"format":"townhall-snapshot","version":2,"seq":${source.seq},"rows":${rowCount}}\n`);
+  const header = `{"format":"townhall-snapshot","version":2,"seq":${source.seq},"rows":${rowCount}}\n`;
+  await handle.write(header);
   const sink = rowSink(handle);
   await forEachRow(source, (name, id, value) => {
     const row = `["${name}",${JSON.stringify(id)},${JSON.stringify(value)}]\n`;
     return sink.add(row) ? undefined : sink.flush(row);
   });
   await sink.flush();
-  await handle.write(`{"end":true,"sha256":"${sink.digest()}"}\n`);
+  const trailer = `{"end":true,"sha256":"${sink.digest()}"}\n`;
+  await handle.write(trailer);
+  return Buffer.byteLength(header) + sink.written() + Buffer.byteLength(trailer);
 }
 
 /**
@@ -83,8 +88,10 @@ function rowSink(handle: Handle) {
   const hash = createHash('sha256');
   const buf = Buffer.allocUnsafe(CHUNK_BYTES);
   let used = 0;
+  let total = 0;
   async function write(bytes: Buffer, length: number): Promise<void> {
     hash.update(bytes.subarray(0, length));
+    total += length;
     for (let at = 0; at < length; ) at += (await handle.write(bytes, at, length - at)).bytesWritten;
   }
   return {
@@ -104,6 +111,8 @@ function rowSink(handle: Handle) {
       }
     },
     digest: () => hash.digest('hex'),
+    /** Bytes of rows written so far. */
+    written: () => total,
   };
 }
 

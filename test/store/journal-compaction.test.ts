@@ -3,10 +3,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SNAPSHOT_SHARE } from '../../src/store/journal-compaction.js';
 import { openJournalStore, StoreUnavailableError, type JournalIo } from '../../src/store/journal-store.js';
 import { nodeJournalIo } from '../../src/store/journal-writer.js';
 import { SLICE_ROWS } from '../../src/store/state-capture.js';
@@ -74,8 +75,9 @@ describe('journal store: compaction in slices', () => {
             values: c.values.map((v) => ({ toJSON: () => (rowsPerTurn.set(turns, (rowsPerTurn.get(turns) ?? 0) + 1), v) })),
           }));
           const acksBefore = acks;
-          await nodeJournalIo.writeSnapshot(d, { seq: source.seq, collections: watched });
+          const bytes = await nodeJournalIo.writeSnapshot(d, { seq: source.seq, collections: watched });
           acksDuring = acks - acksBefore;
+          return bytes;
         },
       };
       const store = await openJournalStore({ dir, durability: 'always', compactAfterBytes: 1 << 20, io, logger: quiet });
@@ -166,8 +168,9 @@ describe('journal store: compaction in slices', () => {
           return nodeJournalIo.write(fd, data, offset, length);
         },
         async writeSnapshot(d, source) {
-          await nodeJournalIo.writeSnapshot(d, source);
+          const bytes = await nodeJournalIo.writeSnapshot(d, source);
           await snapshotWritten.opened;
+          return bytes;
         },
       };
       const store = await openJournalStore({ dir, durability: 'always', compactAfterBytes: 1, io, logger: quiet, retry: FAST_RETRY });
@@ -218,6 +221,49 @@ describe('journal store: compaction in slices', () => {
       const reopened = await openJournalStore({ dir, durability: 'always', logger: quiet });
       assert.deepEqual(await reopened.read((tx) => tx.ids('agents')), ['a', 'b']);
       await reopened.close();
+    });
+  });
+  // Regression: compaction ran every compact_after_bytes whatever the state's size, so its cost per
+  // write grew with the town (at a million records, 5 snapshot bytes rewritten per journal byte).
+  test('a compaction also waits for the journal to grow by a share of the last snapshot, also after a restart', async () => {
+    await inTempDir(async (dir) => {
+      const FLOOR = 4096;
+      const open = () => openJournalStore({ dir, durability: 'always', compactAfterBytes: FLOOR, logger: quiet });
+      let store = await open();
+      let n = 0;
+      const write = () => store.transact((tx) => tx.put('agents', `a${n}`, { id: `a${n++}`, note: 'y'.repeat(200) }));
+      // 2,000 records of about 100 bytes: the first compaction (past the floor) writes a snapshot of about 200 KB.
+      await store.transact((tx) => {
+        for (let i = 0; i < 2000; i++) tx.put('tasks', `t${i}`, { id: `t${i}`, text: 'x'.repeat(80) });
+      });
+      while (store.stats().compactions === 0) await write();
+      const snapshotBytes = (await stat(join(dir, 'snapshot.json'))).size;
+      assert.ok(snapshotBytes > 150_000, `snapshot of ${snapshotBytes} bytes`);
+      const due = Math.floor(snapshotBytes * SNAPSHOT_SHARE);
+
+      /** Write until a compaction has run; returns how much the journal had grown since `from` by then (it finishes a few flushes after it starts). */
+      const growthAtCompaction = async (from: number, limit: number): Promise<number> => {
+        const before = store.stats().compactions;
+        let grown = 0;
+        while (store.stats().compactions === before) {
+          grown = store.stats().journalBytes - from;
+          assert.ok(grown < limit, `no compaction after ${grown} bytes of journal`);
+          await write();
+        }
+        return grown;
+      };
+      // (2 KB of slack: `from` is read a write or two after the compaction measured what it kept.)
+      const grown = await growthAtCompaction(store.stats().journalBytes, due + 64 * 1024);
+      assert.ok(grown >= due - 2048, `compacted after ${grown} bytes of journal: many times the floor (${FLOOR}), but less than the share of the snapshot (${due})`);
+
+      // After a restart the share comes from snapshot.json's size (at open nothing is kept yet: the whole journal counts).
+      await store.close();
+      store = await open();
+      const reopenedDue = Math.floor((await stat(join(dir, 'snapshot.json'))).size * SNAPSHOT_SHARE);
+      assert.ok(reopenedDue > 8 * FLOOR);
+      const grownAfterRestart = await growthAtCompaction(0, reopenedDue + 64 * 1024);
+      assert.ok(grownAfterRestart >= reopenedDue, `after a restart, compacted at ${grownAfterRestart} bytes of journal, before ${reopenedDue}`);
+      await store.close();
     });
   });
 });
