@@ -100,7 +100,7 @@ export class CommittedIndex<T> implements IndexView<T> {
  */
 export function transactionView<T>(
   committed: CommittedIndex<T>,
-  base: ReadonlyMap<string, unknown>,
+  base: { get(id: string): unknown },
   own: ReadonlyMap<string, { value: unknown }> | undefined,
 ): IndexView<T> {
   if (own === undefined || own.size === 0) return committed;

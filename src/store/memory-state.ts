@@ -1,4 +1,4 @@
-// The in-memory core shared by every Store: one ordered Map per collection,
+// The in-memory core shared by every Store: one ordered table per collection (record-table.ts),
 // plus the transaction machinery (an overlay of a transaction's own writes,
 // turned into a list of operations only when the function returns).
 //
@@ -18,6 +18,7 @@
 //   cannot start inside another one.
 import { copyJson } from './copy-json.js';
 import { CommittedIndex, transactionView, type IndexDefinition, type IndexView } from './derived-index.js';
+import { RecordTable } from './record-table.js';
 import { COLLECTIONS, type Collection, type ReadTx, type WriteTx } from './store.js';
 
 /** One committed change. `json` is the put value's JSON text when it came from a transaction. */
@@ -54,7 +55,7 @@ type Overlay = Map<Collection, Map<string, Pending>>;
 
 /** What a transaction handle needs of the committed state. */
 interface StateCore {
-  table(collection: Collection): Map<string, unknown>;
+  table(collection: Collection): RecordTable;
   committedIndex<T>(definition: IndexDefinition<T>): CommittedIndex<T>;
 }
 
@@ -197,10 +198,10 @@ export interface MemoryState {
 }
 
 export function createMemoryState(): MemoryState {
-  const data = new Map<Collection, Map<string, unknown>>(COLLECTIONS.map((c) => [c, new Map()]));
+  const data = new Map<Collection, RecordTable>(COLLECTIONS.map((c) => [c, new RecordTable()]));
   let running = false;
 
-  function table(collection: Collection): Map<string, unknown> {
+  function table(collection: Collection): RecordTable {
     const map = data.get(collection);
     if (map === undefined) throw new TypeError(`unknown collection ${JSON.stringify(String(collection))}`);
     return map;
@@ -301,16 +302,14 @@ export function createMemoryState(): MemoryState {
     version++;
     for (const op of ops) {
       const map = table(op.collection);
+      const old = op.kind === 'put' ? map.put(op.id, op.value) : map.take(op.id);
       const derived = indexesOf.get(op.collection);
       if (derived !== undefined) {
-        const old = map.get(op.id);
         for (const index of derived) {
           if (old !== undefined) index.remove(op.id, old);
           if (op.kind === 'put') index.add(op.id, op.value);
         }
       }
-      if (op.kind === 'put') map.set(op.id, op.value);
-      else map.delete(op.id);
     }
   }
 
@@ -323,7 +322,7 @@ export function createMemoryState(): MemoryState {
       return version;
     },
     entries: (collection) => table(collection).entries(),
-    capture: (collection) => ({ ids: Array.from(table(collection).keys()), values: Array.from(table(collection).values()) }),
+    capture: (collection) => table(collection).capture(),
   };
 }
 
