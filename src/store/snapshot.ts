@@ -48,9 +48,9 @@ export async function writeSnapshotTmp(dir: string, source: SnapshotSource): Pro
   try {
     const handle = await open(tmp, 'w', 0o600);
     try {
-      const bytes = await writeRows(handle, source);
+      await writeRows(handle, source);
       await handle.sync();
-      return bytes;
+      return (await handle.stat()).size;
     } finally {
       await handle.close();
     }
@@ -63,20 +63,16 @@ export async function writeSnapshotTmp(dir: string, source: SnapshotSource): Pro
 
 type Handle = Awaited<ReturnType<typeof open>>;
 
-/** Resolves with the number of bytes written. */
-async function writeRows(handle: Handle, source: SnapshotSource): Promise<number> {
+async function writeRows(handle: Handle, source: SnapshotSource): Promise<void> {
   const rowCount = source.collections.reduce((n, c) => n + c.ids.length, 0);
-  const header = `{"format":"townhall-snapshot","version":2,"seq":${source.seq},"rows":${rowCount}}\n`;
-  await handle.write(header);
+  await handle.write(`{"format":"townhall-snapshot","version":2,"seq":${source.seq},"rows":${rowCount}}\n`);
   const sink = rowSink(handle);
   await forEachRow(source, (name, id, value) => {
     const row = `["${name}",${JSON.stringify(id)},${JSON.stringify(value)}]\n`;
     return sink.add(row) ? undefined : sink.flush(row);
   });
   await sink.flush();
-  const trailer = `{"end":true,"sha256":"${sink.digest()}"}\n`;
-  await handle.write(trailer);
-  return Buffer.byteLength(header) + sink.written() + Buffer.byteLength(trailer);
+  await handle.write(`{"end":true,"sha256":"${sink.digest()}"}\n`);
 }
 
 /**
@@ -88,10 +84,8 @@ function rowSink(handle: Handle) {
   const hash = createHash('sha256');
   const buf = Buffer.allocUnsafe(CHUNK_BYTES);
   let used = 0;
-  let total = 0;
   async function write(bytes: Buffer, length: number): Promise<void> {
     hash.update(bytes.subarray(0, length));
-    total += length;
     for (let at = 0; at < length; ) at += (await handle.write(bytes, at, length - at)).bytesWritten;
   }
   return {
@@ -111,8 +105,6 @@ function rowSink(handle: Handle) {
       }
     },
     digest: () => hash.digest('hex'),
-    /** Bytes of rows written so far. */
-    written: () => total,
   };
 }
 
