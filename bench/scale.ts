@@ -152,8 +152,8 @@ async function measureServer(server: ServerProcess, town: SeededTown | undefined
  * journal until one has run. The compaction's window is taken from its log
  * line ("in N ms", ending when the line was seen); the worst probe of the
  * whole phase is reported beside it, since the town grows by the writes and
- * that can stall too (a V8 Map rehashing a collection as it passes 2^20
- * records, for one).
+ * that can stall too (a V8 Map rehashed a whole collection as it passed 2^20
+ * records, until record-table.ts).
  */
 async function compactionPause(server: ServerProcess, o: ScaleOptions): Promise<{ pauseMs: number; phaseWorstMs: number; probeP99Ms: number; compactionLog: string }> {
   const seen = server.compactions().length;

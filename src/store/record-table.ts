@@ -57,11 +57,7 @@ export class RecordTable<V = unknown> {
     return this.locator[shardOf(id)]!.has(id);
   }
 
-  set(id: string, value: V): void {
-    this.put(id, value);
-  }
-
-  /** `set`, returning the value it replaced (one lookup where get-then-set takes two). */
+  /** Stores `value` under `id`, returning the value it replaced (one lookup where get-then-set takes two). */
   put(id: string, value: V): V | undefined {
     const shard = this.locator[shardOf(id)]!;
     const gen = shard.get(id);
@@ -78,11 +74,7 @@ export class RecordTable<V = unknown> {
     return undefined;
   }
 
-  delete(id: string): boolean {
-    return this.take(id) !== undefined;
-  }
-
-  /** `delete`, returning the value it removed (undefined when there was none). */
+  /** Removes `id`, returning its value (undefined when there was none). */
   take(id: string): V | undefined {
     const shard = this.locator[shardOf(id)]!;
     const gen = shard.get(id);

@@ -20,9 +20,9 @@ test('property: any sequence of sets and deletes reads like one Map, in the same
       for (const o of ops) {
         const id = `r${o.id}`;
         if (o.kind === 'set') {
-          table.set(id, o.value);
+          table.put(id, o.value);
           model.set(id, o.value);
-        } else assert.equal(table.delete(id), model.delete(id));
+        } else assert.equal(table.take(id) !== undefined, model.delete(id));
         assert.equal(table.size, model.size);
         assert.equal(table.get(id), model.get(id));
         assert.equal(table.has(id), model.has(id));
@@ -41,25 +41,25 @@ test('property: any sequence of sets and deletes reads like one Map, in the same
 
 test('new ids fill a generation, then start the next; an update stays where it is', () => {
   const table = new RecordTable<string>(4);
-  for (let i = 0; i < 10; i++) table.set(`r${i}`, `v${i}`);
+  for (let i = 0; i < 10; i++) table.put(`r${i}`, `v${i}`);
   assert.equal(table.generations, 3);
-  table.set('r1', 'updated');
+  table.put('r1', 'updated');
   assert.deepEqual([...table.keys()], ['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8', 'r9']);
   assert.equal(table.get('r1'), 'updated');
-  table.delete('r1');
-  table.set('r1', 'again');
+  table.take('r1');
+  table.put('r1', 'again');
   assert.deepEqual([...table.keys()].slice(-1), ['r1'], 'a delete then a put moves the id to the end');
 });
 
 test('deleting the oldest records drops and merges generations', () => {
   const table = new RecordTable<number>(4);
-  for (let i = 0; i < 12; i++) table.set(`r${i}`, i);
+  for (let i = 0; i < 12; i++) table.put(`r${i}`, i);
   assert.equal(table.generations, 3);
-  for (let i = 0; i < 4; i++) table.delete(`r${i}`);
+  for (let i = 0; i < 4; i++) table.take(`r${i}`);
   assert.equal(table.generations, 2, 'the emptied first generation is gone');
-  for (const id of ['r4', 'r5', 'r6', 'r8', 'r9']) table.delete(id);
+  for (const id of ['r4', 'r5', 'r6', 'r8', 'r9']) table.take(id);
   assert.equal(table.generations, 2, 'one record and two: more than half a generation together');
-  table.delete('r10');
+  table.take('r10');
   assert.equal(table.generations, 1, 'one record and one fit in half a generation: merged');
   assert.deepEqual([...table.keys()], ['r7', 'r11']);
   assert.equal(table.get('r11'), 11, 'a moved record is still found');
@@ -67,22 +67,22 @@ test('deleting the oldest records drops and merges generations', () => {
 
 test('a shrunken generation takes in the next one after its own records, in their order', () => {
   const table = new RecordTable<number>(8);
-  for (let i = 0; i < 16; i++) table.set(`r${i}`, i);
-  for (let i = 8; i <= 12; i++) table.delete(`r${i}`);
-  for (let i = 0; i <= 6; i++) table.delete(`r${i}`);
+  for (let i = 0; i < 16; i++) table.put(`r${i}`, i);
+  for (let i = 8; i <= 12; i++) table.take(`r${i}`);
+  for (let i = 0; i <= 6; i++) table.take(`r${i}`);
   assert.equal(table.generations, 1);
   assert.deepEqual([...table.keys()], ['r7', 'r13', 'r14', 'r15']);
-  table.set('r14', 140);
+  table.put('r14', 140);
   assert.deepEqual([...table.entries()].slice(-2), [['r14', 140], ['r15', 15]], 'a moved record updates in its new place');
 });
 
 test('a shrunken generation moves into the one before it, after its records, in its own order', () => {
   const table = new RecordTable<number>(8);
-  for (let i = 0; i < 16; i++) table.set(`r${i}`, i);
-  for (let i = 0; i <= 5; i++) table.delete(`r${i}`);
-  for (let i = 8; i <= 13; i++) table.delete(`r${i}`);
+  for (let i = 0; i < 16; i++) table.put(`r${i}`, i);
+  for (let i = 0; i <= 5; i++) table.take(`r${i}`);
+  for (let i = 8; i <= 13; i++) table.take(`r${i}`);
   assert.equal(table.generations, 1);
   assert.deepEqual([...table.keys()], ['r6', 'r7', 'r14', 'r15']);
-  assert.equal(table.delete('r15'), true, 'a moved record is found to delete');
+  assert.equal(table.take('r15'), 15, 'a moved record is found to delete');
   assert.deepEqual([...table.keys()], ['r6', 'r7', 'r14']);
 });
