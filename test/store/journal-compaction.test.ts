@@ -3,8 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SNAPSHOT_SHARE } from '../../src/store/journal-compaction.js';
@@ -12,6 +11,7 @@ import { openJournalStore, StoreUnavailableError, type JournalIo } from '../../s
 import { nodeJournalIo } from '../../src/store/journal-writer.js';
 import { SLICE_ROWS } from '../../src/store/state-capture.js';
 import { runAndKill } from '../helpers/kill-after-acks.js';
+import { inTempDir } from '../helpers/temp-dir.js';
 
 const CHILD = fileURLToPath(new URL('./compaction-crash-child.js', import.meta.url));
 const quiet = { warn: () => {}, info: () => {} };
@@ -37,14 +37,6 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   assert.fail(`timed out waiting for ${what}`);
 }
 
-async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'townhall-compaction-'));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 /** The seq in snapshot.json's header, and the seq of journal.log's first record (undefined when empty). */
 async function seqs(dir: string): Promise<{ snapshot: number; journalFirst: number | undefined }> {
@@ -60,7 +52,7 @@ describe('journal store: compaction in slices', () => {
   // a million records), and the flush loop waited for the snapshot, so no
   // request was served and no write acknowledged until it was written.
   test('the event loop keeps turning and writes keep being acknowledged while a large snapshot is written', async () => {
-    await inTempDir(async (dir) => {
+    await inTempDir('compaction', async (dir) => {
       const RECORDS = 40_000;
       let turns = 0;
       let acks = 0;
@@ -131,7 +123,7 @@ describe('journal store: compaction in slices', () => {
   ];
   for (const step of steps) {
     test(`a crash at ${step.replace(':', ' ')} loses no acknowledged write and leaves no leftovers`, async () => {
-      await inTempDir(async (dir) => {
+      await inTempDir('compaction', async (dir) => {
         const acked = await runAndKill(CHILD, [dir, step], Number.MAX_SAFE_INTEGER);
         assert.ok(acked.length > 0, 'the child acknowledged writes before it died');
         const warnings: string[] = [];
@@ -154,7 +146,7 @@ describe('journal store: compaction in slices', () => {
   }
 
   test('a snapshot captured before a failed journal write is discarded, never installed', async () => {
-    await inTempDir(async (dir) => {
+    await inTempDir('compaction', async (dir) => {
       const firstSync = gate();
       const snapshotWritten = gate();
       let failWrites = false;
@@ -197,7 +189,7 @@ describe('journal store: compaction in slices', () => {
   });
 
   test('a failed directory fsync after the journal is replaced refuses writes until a probe syncs it', async () => {
-    await inTempDir(async (dir) => {
+    await inTempDir('compaction', async (dir) => {
       let failSync = false;
       const io: JournalIo = {
         ...nodeJournalIo,
@@ -226,7 +218,7 @@ describe('journal store: compaction in slices', () => {
   // Regression: compaction ran every compact_after_bytes whatever the state's size, so its cost per
   // write grew with the town (at a million records, 5 snapshot bytes rewritten per journal byte).
   test('a compaction also waits for the journal to grow by a share of the last snapshot, also after a restart', async () => {
-    await inTempDir(async (dir) => {
+    await inTempDir('compaction', async (dir) => {
       const FLOOR = 4096;
       const open = () => openJournalStore({ dir, durability: 'always', compactAfterBytes: FLOOR, logger: quiet });
       let store = await open();

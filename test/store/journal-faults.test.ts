@@ -5,23 +5,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openJournalStore, StoreUnavailableError, type JournalIo, type JournalStore } from '../../src/store/journal-store.js';
 import { nodeJournalIo } from '../../src/store/journal-writer.js';
 import { writeSnapshot } from '../../src/store/snapshot.js';
+import { inTempDir } from '../helpers/temp-dir.js';
 
 const FAST_RETRY = { initialMs: 2, maxMs: 10 };
 
-async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'townhall-faults-'));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 function errno(code: string): Error {
   return Object.assign(new Error(`${code}: injected`), { code });
@@ -78,7 +70,7 @@ describe('journal store: a failing disk', () => {
   // answers the write itself with EIO (there is no separate fdatasync per batch to fail).
   for (const [op, code] of [['write', 'ENOSPC'], ['partial', 'ENOSPC'], ['write', 'EIO']] as const) {
     test(`a failing journal ${op} (${code}) keeps reads working, refuses writes with 503, and heals on its own`, async () => {
-      await inTempDir(async (dir) => {
+      await inTempDir('faults', async (dir) => {
         const f = faults();
         const log = logger();
         const store = await openJournalStore({ dir, durability: 'always', io: f.io, logger: log, retry: FAST_RETRY });
@@ -126,7 +118,7 @@ describe('journal store: a failing disk', () => {
   }
 
   test('with durability "none" a failed write also refuses later writes, keeps reads, and heals', async () => {
-    await inTempDir(async (dir) => {
+    await inTempDir('faults', async (dir) => {
       const f = faults();
       const store = await openJournalStore({ dir, durability: 'none', io: f.io, logger: logger(), retry: FAST_RETRY });
       await store.transact((tx) => tx.put('agents', 'a', { id: 'a' }));
@@ -145,7 +137,7 @@ describe('journal store: a failing disk', () => {
   });
 
   test('closing while writes fail releases the lock and reports the failure', async () => {
-    await inTempDir(async (dir) => {
+    await inTempDir('faults', async (dir) => {
       const f = faults();
       const store = await openJournalStore({ dir, durability: 'always', io: f.io, logger: logger(), retry: { initialMs: 60_000, maxMs: 60_000 } });
       f.arm('write', 'EIO');
@@ -169,7 +161,7 @@ describe('journal store: a failing compaction', () => {
   ] as const;
   for (const [op, code] of steps) {
     test(`a failing compaction (${op}, ${code}) never stops the store and is retried until it works`, async () => {
-      await inTempDir(async (dir) => {
+      await inTempDir('faults', async (dir) => {
         const f = faults();
         const log = logger();
         const store = await openJournalStore({ dir, durability: 'always', compactAfterBytes: 1024, io: f.io, logger: log, retry: FAST_RETRY });
@@ -204,7 +196,7 @@ describe('journal store: a failing compaction', () => {
   }
 
   test('a snapshot that cannot be renamed into place leaves no snapshot.json.tmp behind', async () => {
-    await inTempDir(async (dir) => {
+    await inTempDir('faults', async (dir) => {
       await mkdir(join(dir, 'snapshot.json', 'blocker'), { recursive: true }); // rename over a non-empty directory fails
       await assert.rejects(writeSnapshot(dir, { seq: 1, collections: [{ name: 'agents', ids: ['a'], values: [{}] }] }));
       assert.deepEqual((await readdir(dir)).sort(), ['snapshot.json']);

@@ -4,26 +4,18 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openJournalStore, StoreOpenError } from '../../src/store/journal-store.js';
 import { abstractName, acquireStoreLock, LOCK_FILE } from '../../src/store/store-lock.js';
 import { createServer } from 'node:net';
+import { inTempDir } from '../helpers/temp-dir.js';
 
 const CHILD = fileURLToPath(new URL('./lock-child.js', import.meta.url));
 const ROUNDS = 100;
 const PARALLEL_DIRS = 4;
 
-async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'townhall-lock-'));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 const quiet = { warn: () => {} };
 
@@ -69,7 +61,7 @@ async function racePair(dir: string): Promise<string[]> {
 
 describe('store lock', () => {
   test(`pairs of servers started at once on a directory with a stale lock: exactly one runs, ${ROUNDS} times`, { timeout: 240_000 }, async () => {
-    await inTempDir(async (root) => {
+    await inTempDir('lock', async (root) => {
       const failures: string[] = [];
       let bothRan = 0;
       await Promise.all(
@@ -95,7 +87,7 @@ describe('store lock', () => {
   });
 
   test('a lock file naming an unrelated live process does not block start-up', async () => {
-    await inTempDir(async (dir) => {
+    await inTempDir('lock', async (dir) => {
       const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
       try {
         await writeFile(join(dir, LOCK_FILE), `${other.pid}\n`);
@@ -111,7 +103,7 @@ describe('store lock', () => {
   });
 
   test('a lock file with garbage or nothing in it does not block start-up', async () => {
-    await inTempDir(async (dir) => {
+    await inTempDir('lock', async (dir) => {
       for (const content of ['garbage', '']) {
         await writeFile(join(dir, LOCK_FILE), content);
         const store = await openJournalStore({ dir, durability: 'always', logger: quiet });
@@ -122,7 +114,7 @@ describe('store lock', () => {
   });
 
   test('the same directory reached through a symlink is the same lock', async () => {
-    await inTempDir(async (dir) => {
+    await inTempDir('lock', async (dir) => {
       const real = join(dir, 'real');
       const store = await openJournalStore({ dir: real, durability: 'always', logger: quiet });
       await symlink(real, join(dir, 'link'));
@@ -132,7 +124,7 @@ describe('store lock', () => {
   });
 
   test('a full disk while writing the info file: one-line StoreOpenError, no file left, lock released', async () => {
-    await inTempDir(async (dir) => {
+    await inTempDir('lock', async (dir) => {
       const writeInfo = async (file: string): Promise<void> => {
         await writeFile(file, ''); // created, then the write fails, as on a full disk
         throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
@@ -150,7 +142,7 @@ describe('store lock', () => {
   });
 
   test('a name squatted by something that is not townhall refuses start-up and says so', { skip: process.platform !== 'linux' }, async () => {
-    await inTempDir(async (dir) => {
+    await inTempDir('lock', async (dir) => {
       const name = await abstractName(dir);
       const real = createServer((s) => s.end('hello\n'));
       await new Promise<void>((resolve) => real.listen(name, resolve));
@@ -164,7 +156,7 @@ describe('store lock', () => {
   });
 
   test('the socket-file fallback (non-Linux) refuses a live holder and replaces a stale socket', async () => {
-    await inTempDir(async (dir) => {
+    await inTempDir('lock', async (dir) => {
       const first = await acquireStoreLock(dir, { logger: quiet, platform: 'darwin' });
       assert.ok(existsSync(join(dir, 'townhall.sock')));
       await assert.rejects(acquireStoreLock(dir, { logger: quiet, platform: 'darwin' }), /another townhall \(pid \d+\)/);

@@ -3,23 +3,15 @@
 // larger than a chunk, and every kind of damage the reader must refuse.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMemoryState, type MemoryState } from '../../src/store/memory-state.js';
 import { writeSnapshot } from '../../src/store/snapshot.js';
 import { captureSnapshot, type SnapshotSource } from '../../src/store/state-capture.js';
 import { readSnapshot } from '../../src/store/snapshot-reader.js';
 import { StoreOpenError } from '../../src/store/store-errors.js';
+import { inTempDir } from '../helpers/temp-dir.js';
 
-async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'townhall-snapfile-'));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 function stateWith(puts: [collection: 'agents' | 'tasks' | 'meta', id: string, value: unknown][]): MemoryState {
   const state = createMemoryState();
@@ -37,7 +29,7 @@ const snapshotFile = (dir: string): string => join(dir, 'snapshot.json');
 
 describe('snapshot file', () => {
   test('rows across chunk boundaries, multi-byte text and a row larger than a chunk load back exactly, frozen', async () => {
-    await inTempDir(async (dir) => {
+    await inTempDir('snapfile', async (dir) => {
       const puts: [('agents' | 'tasks' | 'meta'), string, unknown][] = [];
       for (let i = 0; i < 3000; i++) puts.push(['tasks', `t${i}`, { id: `t${i}`, text: `é✓🚀 ${'x'.repeat(i % 3000)}`, tags: ['a', { deep: [i] }] }]);
       puts.push(['agents', 'big', { id: 'big', blob: 'ü'.repeat(3 << 20) }]); // 6 MiB of UTF-8: more than one read chunk
@@ -56,7 +48,7 @@ describe('snapshot file', () => {
   });
 
   test('no snapshot file: sequence 0 and an empty state', async () => {
-    await inTempDir(async (dir) => {
+    await inTempDir('snapfile', async (dir) => {
       const { seq, state } = await load(dir);
       assert.equal(seq, 0);
       assert.equal(state.view.count('tasks'), 0);
@@ -76,7 +68,7 @@ describe('snapshot file', () => {
   ];
   for (const [what, damage, message] of damages) {
     test(`${what} stops loading with a StoreOpenError`, async () => {
-      await inTempDir(async (dir) => {
+      await inTempDir('snapfile', async (dir) => {
         await writeSnapshot(dir, source);
         const text = await readFile(snapshotFile(dir), 'utf8');
         const damaged = damage(text);
@@ -93,7 +85,7 @@ describe('snapshot file', () => {
   }
 
   test('a blank line among the rows is refused', async () => {
-    await inTempDir(async (dir) => {
+    await inTempDir('snapfile', async (dir) => {
       await writeSnapshot(dir, source);
       const text = await readFile(snapshotFile(dir), 'utf8');
       await writeFile(snapshotFile(dir), text.replace('\n["agents","b"', '\n\n["agents","b"'));
@@ -102,7 +94,7 @@ describe('snapshot file', () => {
   });
 
   test('the same id twice in a collection is refused, even with a valid checksum', async () => {
-    await inTempDir(async (dir) => {
+    await inTempDir('snapfile', async (dir) => {
       await writeSnapshot(dir, { seq: 1, collections: [{ name: 'agents', ids: ['a', 'a'], values: [{}, {}] }] });
       await assert.rejects(load(dir), /snapshot\.json is corrupt: duplicate records in agents/);
     });
