@@ -68,10 +68,12 @@ export class Exchange implements InvokeOptions, AuthInput, Deadline {
   route: RouteDef | null = null;
   /** How the exchange ended early, if it did: the answer a 408 gave, or the client gone. */
   ended: Ending = undefined;
-  /** Whether a 408 applies (not to long-polls and handoffs), and whether it is registered. */
+  /** Whether a 408 applies (not to long-polls and handoffs). */
   timed = true;
-  tracked = false;
+  // Deadline: when the 408 is due, and the sweeper's links while it waits.
   at = 0;
+  prevDeadline: Deadline | null = null;
+  nextDeadline: Deadline | null = null;
   cancellation: RequestCancellation | null = null;
   private extra: ResponseHeaders | null = null;
 

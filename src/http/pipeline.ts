@@ -173,7 +173,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   function finish(x: Exchange): void {
-    if (x.tracked) deadlines.untrack(x);
+    deadlines.untrack(x);
     if (x.cancellation !== null) {
       longPolls.delete(x.cancellation);
       x.cancellation.dispose();
@@ -219,10 +219,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       return undefined;
     }
     // The exchange waits (for Argon2, its body, the store): only now can it time out.
-    if (x.timed) {
-      deadlines.track(x);
-      x.tracked = true;
-    }
+    if (x.timed) deadlines.track(x);
     return pending.then(
       () => finish(x),
       (err: unknown) => failed(x, err),
