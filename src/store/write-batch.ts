@@ -3,7 +3,6 @@
 
 export interface Batch {
   lines: string[];
-  chars: number;
   done: Promise<void>;
   resolve(): void;
   reject(err: Error): void;
@@ -16,7 +15,7 @@ export function newBatch(): Batch {
     resolve = res;
     reject = rej;
   });
-  // Nobody may be waiting (durability "none"); the failure is reported through later calls instead.
+  // Nobody may be waiting (a failure rejects the next, still empty, batch too); the failure is reported through later calls instead.
   done.catch(() => {});
-  return { lines: [], chars: 0, done, resolve, reject };
+  return { lines: [], done, resolve, reject };
 }

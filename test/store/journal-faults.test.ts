@@ -125,8 +125,9 @@ describe('journal store: a failing disk', () => {
       await store.close();
       const again = await openJournalStore({ dir, durability: 'none', io: f.io, logger: logger(), retry: FAST_RETRY });
       f.arm('write');
-      await again.transact((tx) => tx.put('agents', 'b', { id: 'b' })); // "none" acknowledges from memory
-      await until(() => again.health() === 'degraded', 'the failure to be seen');
+      // "none" answers after the write(2), not the disk: a failed write fails its transaction.
+      await assert.rejects(again.transact((tx) => tx.put('agents', 'b', { id: 'b' })), /ENOSPC/);
+      assert.equal(again.health(), 'degraded');
       await assert.rejects(again.transact((tx) => tx.put('agents', 'c', {})), /ENOSPC/);
       assert.deepEqual(await ids(again), ['a'], 'memory rolled back to the disk');
       f.arm(null);
