@@ -24,7 +24,8 @@ import { COLLECTIONS, type Collection, type ReadTx, type WriteTx } from './store
 
 /** One committed change. `json` is the put value's JSON text when it came from a transaction. */
 export type StoreOp =
-  | { kind: 'put'; collection: Collection; id: string; value: unknown; json?: string }
+  // `absent`: the committed state does not hold the id (runBatch saw so), and apply need not look.
+  | { kind: 'put'; collection: Collection; id: string; value: unknown; json?: string; absent?: boolean }
   | { kind: 'delete'; collection: Collection; id: string };
 
 /** What one function of a batch did: its result, or what it threw. */
@@ -120,13 +121,12 @@ export function createMemoryState(): MemoryState {
 
     const ops: StoreOp[] = [];
     for (const [collection, own] of overlay) {
-      const base = table(collection);
       for (const [id, p] of own) {
         if (p.value === undefined) ops.push({ kind: 'delete', collection, id });
         else {
           // A fresh id that still exists in the base was deleted and re-put: move it to the end.
-          if (p.fresh && base.has(id)) ops.push({ kind: 'delete', collection, id });
-          ops.push({ kind: 'put', collection, id, value: p.value, json: p.json });
+          if (p.moved) ops.push({ kind: 'delete', collection, id });
+          ops.push({ kind: 'put', collection, id, value: p.value, json: p.json, absent: p.fresh });
         }
       }
     }
@@ -146,7 +146,7 @@ export function createMemoryState(): MemoryState {
     version++;
     for (const op of ops) {
       const map = table(op.collection);
-      const old = op.kind === 'put' ? map.put(op.id, op.value) : map.take(op.id);
+      const old = op.kind === 'delete' ? map.take(op.id) : op.absent === true ? map.insert(op.id, op.value) : map.put(op.id, op.value);
       const derived = indexesOf.get(op.collection);
       if (derived !== undefined) {
         for (const index of derived) {

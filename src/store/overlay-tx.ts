@@ -14,6 +14,8 @@ export interface Pending {
   json: string;
   /** True when this id must land at the end of the collection (new, or deleted then put again). */
   fresh: boolean;
+  /** Fresh, and the committed state holds the id: it is deleted there first (so it moves to the end). */
+  moved: boolean;
 }
 
 export type Overlay = Map<Collection, Map<string, Pending>>;
@@ -112,10 +114,10 @@ export class OverlayTx implements WriteTx {
       // Deleted earlier in this transaction: re-insert at the end, as delete+put does outside.
       undo?.push({ kind: 'layer', collection, layer: new Map(own) });
       own.delete(id);
-      own.set(id, { value: frozen, json, fresh: true });
+      own.set(id, { value: frozen, json, fresh: true, moved: base.has(id) });
     } else {
       undo?.push({ kind: 'drop', collection, id });
-      own.set(id, { value: frozen, json, fresh: !base.has(id) });
+      own.set(id, { value: frozen, json, fresh: !base.has(id), moved: false });
     }
   }
 
@@ -132,8 +134,8 @@ export class OverlayTx implements WriteTx {
       undo?.push(own === undefined ? { kind: 'layer', collection, layer: undefined } : { kind: 'drop', collection, id });
     }
     if (base.has(id)) {
-      if (own === undefined) overlay.set(collection, new Map([[id, { value: undefined, json: '', fresh: false }]]));
-      else own.set(id, { value: undefined, json: '', fresh: false });
+      if (own === undefined) overlay.set(collection, new Map([[id, { value: undefined, json: '', fresh: false, moved: false }]]));
+      else own.set(id, { value: undefined, json: '', fresh: false, moved: false });
     }
   }
 }

@@ -66,10 +66,18 @@ export class RecordTable<V = unknown> {
       gen.set(id, value); // an update keeps its place
       return old;
     }
+    return this.insert(id, value);
+  }
+
+  /**
+   * Stores `value` under an `id` the table does not hold, without looking
+   * (the caller knows: a transaction just saw it absent). Returns undefined, as put would.
+   */
+  insert(id: string, value: V): undefined {
     let newest = this.gens[this.gens.length - 1]!;
     if (newest.size >= this.generation) this.gens.push((newest = new Map()));
     newest.set(id, value);
-    shard.set(id, newest);
+    this.locator[shardOf(id)]!.set(id, newest);
     this.count++;
     return undefined;
   }
