@@ -24,7 +24,7 @@ Modes (default: the hot path: GET /v1/status, /health, POST /v1/backlog against 
 
 Options
   --quick         short runs (1 process, 1 round, 2 s), for a smoke check
-  --processes N   server processes per variant (default 3)
+  --processes N   server processes per variant (default 5)
   --rounds N      interleaved rounds (default 2)
   --seconds N     seconds per measurement (default 5)
   --soak-secs N   measured soak duration after a 10 s warm-up (default 60)
@@ -72,7 +72,7 @@ async function main(): Promise<number> {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`expected a positive number, got ${JSON.stringify(v)}`);
     return n;
   };
-  const processes = num(values.processes, quick ? 1 : 3);
+  const processes = num(values.processes, quick ? 1 : 5);
   const rounds = num(values.rounds, quick ? 1 : 2);
   const seconds = num(values.seconds, quick ? 2 : 5);
   const warmupSeconds = quick ? 1 : 2;
