@@ -14,6 +14,7 @@
 //   costs the same as a wrong token for any known one (no key-id oracle).
 // - Recent failures are cached too, so replaying a wrong key does not buy
 //   Argon2 time; they still count against the failure limiter upstream.
+//   Concurrent attempts with one credential share one Argon2 run.
 import { createHash, createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { ApiKeyConfig } from '../config/config.js';
@@ -197,6 +198,9 @@ export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise
     return matched;
   }
 
+  /** Verifications running now, by cache key (never the secret itself). */
+  const verifying = new Map<string, Promise<ApiKeyOutcome>>();
+
   async function verifyWithArgon2(credential: Exclude<Credential, { kind: 'none' | 'malformed' }>, cacheKey: string, owner: string | undefined): Promise<ApiKeyOutcome> {
     const named = credential.kind === 'basic' ? findKeyById(credential.keyId) : null;
     const target = credential.kind === 'basic' ? null : targetOf(credential.token);
@@ -243,7 +247,15 @@ export async function createApiKeyVerifier(opts: ApiKeyVerifierOptions): Promise
         opts.onCacheHit?.();
         return { ok: false, reason: failed };
       }
-      return verifyWithArgon2(credential, cacheKey, owner);
+      // Requests that arrive together with one credential (a cold or just-expired cache under
+      // load) share its run: each running its own filled the Argon2 queue, and a busy client with
+      // a valid key got 503s every time its cached verification expired.
+      let shared = verifying.get(cacheKey);
+      if (shared === undefined) {
+        shared = verifyWithArgon2(credential, cacheKey, owner).finally(() => verifying.delete(cacheKey));
+        verifying.set(cacheKey, shared);
+      }
+      return shared;
     },
   };
 }

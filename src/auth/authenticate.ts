@@ -13,10 +13,12 @@
 // An attempt that needs slow work (Argon2, a token check) counts as a failure
 // when it starts and is taken back if it does not fail, so a burst of
 // concurrent guesses cannot all be verified before the first one is counted.
+// Concurrent attempts with one credential are one guess: only the first counts
+// while they run, and each that fails counts when it fails.
 import { OpError, type ErrorExtras } from '../errors.js';
 import { createCredentialParser } from './credentials.js';
 import { DENIAL_REASONS, type DenialReason } from './denial-reasons.js';
-import { processFingerprinter, type CredentialFingerprinter } from './credential-fingerprint.js';
+import { createCredentialIdentity, processFingerprinter, type CredentialFingerprinter } from './credential-fingerprint.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import type { Principal } from './principal.js';
 import type { Credential } from './credentials.js';
@@ -82,6 +84,8 @@ function sameFingerprintSource(a: Credential, b: Credential): boolean {
  */
 class Attempt implements VerifierInput {
   private fp: string | undefined;
+  /** The address and the whole credential, once a slow verification needs it (see startSlowAttempt). */
+  slowKey: string | undefined = undefined;
   readonly headers: AuthInput['headers'];
   readonly clientAddress: string;
   readonly peer: AuthInput['peer'];
@@ -159,16 +163,46 @@ export function createAuthenticator(opts: ChainOptions): Authenticator {
     return deny(input, input.credential.kind === 'none' ? 'missing' : 'unsupported_credential', 'none');
   }
 
+  // Slow attempts in flight, per address and credential. Concurrent attempts with one credential
+  // are one guess (api-keys.ts runs Argon2 once for them), so only the first counts when it starts;
+  // the others count only if they fail. Counting each let a busy client's burst of requests with a
+  // valid key, arriving as its cached verification expired, block itself (429).
+  // Keyed by the whole credential, not its fingerprint: every guess at one key shares a fingerprint.
+  const slow = new Map<string, number>();
+  const identityOf = createCredentialIdentity();
+  const slowKey = (input: Attempt): string => (input.slowKey ??= `${input.clientAddress}\0${identityOf(input.credential, input.peer)}`);
+
+  /** Registers a slow attempt; returns whether it counted as a failure now (to be withdrawn unless it fails). */
+  function startSlowAttempt(input: Attempt): boolean {
+    const key = slowKey(input);
+    const running = slow.get(key) ?? 0;
+    slow.set(key, running + 1);
+    if (running > 0) return false;
+    limiter.recordFailure(input.clientAddress, input.fingerprint);
+    return true;
+  }
+
+  function endSlowAttempt(input: Attempt): void {
+    const key = slowKey(input);
+    const running = slow.get(key) ?? 1;
+    if (running <= 1) slow.delete(key);
+    else slow.set(key, running - 1);
+  }
+
   function runFrom(input: Attempt, start: number): AuthResult | Promise<AuthResult> {
     for (let i = start; i < verifiers.length; i++) {
       const verifier = verifiers[i]!;
       const answer = verifier.verify(input);
       if (answer instanceof Promise) {
-        limiter.recordFailure(input.clientAddress, input.fingerprint);
+        const counted = startSlowAttempt(input);
         return answer.then(
-          (a) => conclude(input, verifier, a, true) ?? runFrom(input, i + 1),
+          (a) => {
+            endSlowAttempt(input);
+            return conclude(input, verifier, a, counted) ?? runFrom(input, i + 1);
+          },
           (err: unknown) => {
-            limiter.withdraw(input.clientAddress, input.fingerprint);
+            endSlowAttempt(input);
+            if (counted) limiter.withdraw(input.clientAddress, input.fingerprint);
             throw err;
           },
         );

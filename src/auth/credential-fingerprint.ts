@@ -45,3 +45,20 @@ export function createCredentialFingerprinter(secret: Buffer = randomBytes(32)):
 
 /** One per process: fingerprints must stay stable across reloads, as the limiter's counts do. */
 export const processFingerprinter: CredentialFingerprinter = createCredentialFingerprinter();
+
+/**
+ * The whole credential, secret included, as a truncated HMAC under its own
+ * per-process key: equal only for the very same credential (where a
+ * fingerprint is shared by every guess at one key). The authenticator counts
+ * concurrent attempts with one credential as one guess (authenticate.ts).
+ */
+export function createCredentialIdentity(secret: Buffer = randomBytes(32)): (credential: Credential, peer: VerifiedPeer | null) => string {
+  return (credential, peer) => {
+    const parts =
+      credential.kind === 'basic' ? `b\0${credential.keyId}\0${credential.token}`
+      : credential.kind === 'bearer' || credential.kind === 'x-api-key' ? `t\0${credential.token}`
+      : credential.kind === 'none' ? `c\0${peer?.subject ?? ''}`
+      : `m\0${credential.scheme}`;
+    return createHmac('sha256', secret).update(parts, 'utf8').digest('base64url').slice(0, 22);
+  };
+}

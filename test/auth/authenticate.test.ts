@@ -78,13 +78,45 @@ describe('createAuthenticator', () => {
       return { kind: 'denied', reason: 'wrong_secret' };
     });
     const limiter = createFailureLimiter(5, clock);
+    // Distinct guesses (a fingerprint each): the address's ceiling, 5 times the limit, is what binds.
+    const a = createAuthenticator({ verifiers: [v], limiter, unauthorizedDetail: 'd', fingerprint: (c) => (c.kind === 'bearer' ? c.token : '') });
+    const pending = Array.from({ length: 30 }, (_, n) => settle(a.authenticate(input({ authorization: `Bearer guess${n}` }))));
+    release();
+    const reasons = (await Promise.all(pending)).map((r) => (r.ok ? 'ok' : r.reason));
+    assert.equal(v.calls, 25);
+    assert.equal(reasons.filter((r) => r === 'wrong_secret').length, 25);
+    assert.equal(reasons.filter((r) => r === 'rate_limited').length, 5);
+  });
+
+  test("concurrent slow attempts with one credential count once while they run: a valid key's burst is never limited", async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const v = fake('api_key', async () => {
+      await gate;
+      return { kind: 'principal', principal: ADMIN };
+    });
+    const limiter = createFailureLimiter(5, clock);
     const a = createAuthenticator({ verifiers: [v], limiter, unauthorizedDetail: 'd', fingerprint: ONE });
     const pending = Array.from({ length: 30 }, () => settle(a.authenticate(input())));
     release();
-    const reasons = (await Promise.all(pending)).map((r) => (r.ok ? 'ok' : r.reason));
-    assert.equal(v.calls, 5);
-    assert.equal(reasons.filter((r) => r === 'wrong_secret').length, 5);
-    assert.equal(reasons.filter((r) => r === 'rate_limited').length, 25);
+    assert.deepEqual((await Promise.all(pending)).map((r) => r.ok), Array(30).fill(true));
+    assert.equal(limiter.blockedFor('10.0.0.1', () => ''), 0, 'nothing left counted');
+  });
+
+  test('concurrent slow attempts with one wrong credential: each failure is counted once it fails', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const v = fake('api_key', async () => {
+      await gate;
+      return { kind: 'denied', reason: 'wrong_secret' };
+    });
+    const limiter = createFailureLimiter(5, clock);
+    const a = createAuthenticator({ verifiers: [v], limiter, unauthorizedDetail: 'd', fingerprint: ONE });
+    const pending = Array.from({ length: 30 }, () => settle(a.authenticate(input())));
+    release();
+    assert.deepEqual((await Promise.all(pending)).map((r) => (r.ok ? 'ok' : r.reason)), Array(30).fill('wrong_secret'));
+    const next = await settle(a.authenticate(input()));
+    assert.ok(!next.ok && next.reason === 'rate_limited', 'the failures were counted: the next attempt is limited');
   });
 
   test('a slow attempt that succeeds is taken back: good clients never fill the limiter', async () => {

@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createArgon2Gate } from '../../src/auth/argon2-gate.js';
-import { createCredentialFingerprinter } from '../../src/auth/credential-fingerprint.js';
+import { createCredentialFingerprinter, createCredentialIdentity } from '../../src/auth/credential-fingerprint.js';
 import { ADDRESS_CEILING_FACTOR, createFailureLimiter } from '../../src/auth/failure-limiter.js';
 
 function fakeClock(start = 1_800_000_000_000): { now: () => number; advance: (ms: number) => void } {
@@ -296,5 +296,23 @@ describe('createCredentialFingerprinter', () => {
     assert.equal(fp({ kind: 'malformed', scheme: 'basic' }, null), 'm:basic');
     assert.notEqual(fp({ kind: 'none' }, { subject: 'a' } as never), fp({ kind: 'none' }, { subject: 'b' } as never));
     assert.notEqual(createCredentialFingerprinter(Buffer.alloc(32, 8))({ kind: 'bearer', token: TOKEN }, null), fp({ kind: 'bearer', token: TOKEN }, null));
+  });
+});
+
+describe('createCredentialIdentity', () => {
+  const id = createCredentialIdentity(Buffer.alloc(32, 7));
+  const TOKEN = 'AbCdEfGh' + 'x'.repeat(56);
+
+  test('equal only for the very same credential, where fingerprints are shared by every guess at a key', () => {
+    assert.equal(id({ kind: 'basic', keyId: 'ops', token: 'one' }, null), id({ kind: 'basic', keyId: 'ops', token: 'one' }, null));
+    assert.notEqual(id({ kind: 'basic', keyId: 'ops', token: 'one' }, null), id({ kind: 'basic', keyId: 'ops', token: 'two' }, null));
+    assert.notEqual(id({ kind: 'bearer', token: TOKEN }, null), id({ kind: 'bearer', token: 'AbCdEfGh' + 'y'.repeat(56) }, null), 'same selector, other secret');
+    assert.equal(id({ kind: 'bearer', token: TOKEN }, null), id({ kind: 'x-api-key', token: TOKEN }, null), 'one token in either header');
+    assert.notEqual(id({ kind: 'none' }, { subject: 'a' } as never), id({ kind: 'none' }, { subject: 'b' } as never));
+  });
+
+  test('never containing the secret', () => {
+    const v = id({ kind: 'basic', keyId: 'ops', token: TOKEN }, null);
+    assert.ok(!v.includes('ops') && !v.includes('AbCdEfGh') && !v.includes('xxxx'));
   });
 });
