@@ -30,6 +30,16 @@ const input = (headers: Record<string, string> = { authorization: 'Bearer abc' }
 // These tests are about the chain: every credential shares one fingerprint, so the limiter acts per address.
 const ONE = (): string => '';
 const settle = async (r: AuthResult | Promise<AuthResult>): Promise<AuthResult> => r;
+/** A slow api_key verifier whose answers all wait until `release()`: a burst is in flight at once. */
+function held(answer: VerifierAnswer): { v: Verifier & { calls: number }; release: () => void } {
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  const v = fake('api_key', async () => {
+    await gate;
+    return answer;
+  });
+  return { v, release };
+}
 
 describe('createAuthenticator', () => {
   test('the first verifier that claims the request decides; "not mine" passes it on', async () => {
@@ -71,12 +81,7 @@ describe('createAuthenticator', () => {
   });
 
   test('a burst of concurrent slow guesses: each is counted when it starts, so only the limit reaches the verifier', async () => {
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => (release = r));
-    const v = fake('api_key', async () => {
-      await gate;
-      return { kind: 'denied', reason: 'wrong_secret' };
-    });
+    const { v, release } = held({ kind: 'denied', reason: 'wrong_secret' });
     const limiter = createFailureLimiter(5, clock);
     // Distinct guesses (a fingerprint each): the address's ceiling, 5 times the limit, is what binds.
     const a = createAuthenticator({ verifiers: [v], limiter, unauthorizedDetail: 'd', fingerprint: (c) => (c.kind === 'bearer' ? c.token : '') });
@@ -89,12 +94,7 @@ describe('createAuthenticator', () => {
   });
 
   test("concurrent slow attempts with one credential count once while they run: a valid key's burst is never limited", async () => {
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => (release = r));
-    const v = fake('api_key', async () => {
-      await gate;
-      return { kind: 'principal', principal: ADMIN };
-    });
+    const { v, release } = held({ kind: 'principal', principal: ADMIN });
     const limiter = createFailureLimiter(5, clock);
     const a = createAuthenticator({ verifiers: [v], limiter, unauthorizedDetail: 'd', fingerprint: ONE });
     const pending = Array.from({ length: 30 }, () => settle(a.authenticate(input())));
@@ -104,12 +104,7 @@ describe('createAuthenticator', () => {
   });
 
   test('concurrent slow attempts with one wrong credential: each failure is counted once it fails', async () => {
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => (release = r));
-    const v = fake('api_key', async () => {
-      await gate;
-      return { kind: 'denied', reason: 'wrong_secret' };
-    });
+    const { v, release } = held({ kind: 'denied', reason: 'wrong_secret' });
     const limiter = createFailureLimiter(5, clock);
     const a = createAuthenticator({ verifiers: [v], limiter, unauthorizedDetail: 'd', fingerprint: ONE });
     const pending = Array.from({ length: 30 }, () => settle(a.authenticate(input())));
