@@ -230,11 +230,22 @@ function check(schema: Schema, value: unknown, pointer: string, errors: FieldErr
 /**
  * A validated input object with its null members removed: an absent field and
  * a null one mean the same, so operations see only `undefined` for "not given".
+ * An input with none (nearly every one) is returned as it is: the transports
+ * build it fresh for this call, and copying it cost more than validating it.
  */
 export function withoutNulls(value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return Object.create(null) as Record<string, unknown>;
+  const rec = value as Record<string, unknown>;
+  for (const k of Object.keys(rec)) {
+    const v = rec[k];
+    if (v === null || v === undefined) return copyWithoutNulls(rec);
+  }
+  return rec;
+}
+
+function copyWithoutNulls(rec: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  if (typeof value !== 'object' || value === null) return out;
-  for (const [k, v] of Object.entries(value)) if (v !== null && v !== undefined) out[k] = v;
+  for (const k of Object.keys(rec)) if (rec[k] !== null && rec[k] !== undefined) out[k] = rec[k];
   return out;
 }
 

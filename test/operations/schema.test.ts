@@ -2,7 +2,7 @@
 // RFC 6901 escaping of "~" and "/" in keys.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toJsonSchema, validate, type Schema } from '../../src/operations/schema.js';
+import { toJsonSchema, validate, withoutNulls, type Schema } from '../../src/operations/schema.js';
 
 describe('string', () => {
   test('type', () => {
@@ -198,5 +198,18 @@ describe('toJsonSchema', () => {
     const t = (out['properties'] as Record<string, Record<string, unknown>>)['t']!;
     assert.equal(t['maxBytes'], undefined);
     assert.equal(t['description'], 'Text. At most 10 bytes of UTF-8.');
+  });
+});
+
+describe('withoutNulls', () => {
+  test('null and undefined members are left out of a copy; an input without any is passed through', () => {
+    const input = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1, b: null, c: undefined, d: 'x' });
+    const out = withoutNulls(input);
+    assert.deepEqual(Object.keys(out), ['a', 'd']);
+    assert.equal(Object.getPrototypeOf(out), null);
+    assert.equal(input['b'], null, 'the input itself is not changed');
+    const clean = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1, d: 'x' });
+    assert.equal(withoutNulls(clean), clean);
+    assert.deepEqual(Object.keys(withoutNulls(undefined)), []);
   });
 });
