@@ -127,13 +127,14 @@ export class OverlayTx implements WriteTx {
     if (typeof id !== 'string') throw new TypeError('record id must be a string');
     const { overlay, undo } = this;
     const own = overlay.get(collection);
+    const inBase = base.has(id); // one read of a large table, not two
     if (own !== undefined && own.has(id)) {
       undo?.push({ kind: 'layer', collection, layer: new Map(own) });
       own.delete(id);
-    } else if (base.has(id)) {
+    } else if (inBase) {
       undo?.push(own === undefined ? { kind: 'layer', collection, layer: undefined } : { kind: 'drop', collection, id });
     }
-    if (base.has(id)) {
+    if (inBase) {
       if (own === undefined) overlay.set(collection, new Map([[id, { value: undefined, json: '', fresh: false, moved: false }]]));
       else own.set(id, { value: undefined, json: '', fresh: false, moved: false });
     }
