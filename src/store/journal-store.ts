@@ -27,9 +27,11 @@
 // answer StoreUnavailableError until a probe finds the disk writable again;
 // a failed compaction is retried. `health()` says which.
 //
-// Safety: durability "none" may lose the last moments of writes in a crash;
-// the journal is then usually repaired like a torn tail, but a file system
-// that persisted pages out of order can leave damage that needs an operator.
+// Safety: durability "none" answers once a record is written to the OS, so a
+// crash of the process loses nothing answered; a crash of the machine may lose
+// the last moments of writes. The journal is then usually repaired like a torn
+// tail, but a file system that persisted pages out of order can leave damage
+// that needs an operator.
 import { readFile, mkdir, stat } from 'node:fs/promises';
 import { close as closeCb, open as openCb } from 'node:fs';
 import { join, resolve } from 'node:path';
