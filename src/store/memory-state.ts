@@ -8,11 +8,11 @@
 // the record first, so a failure there cannot leave memory ahead of the log).
 //
 // Safety:
-// - Values are copied as JSON on `put` and deep-frozen (copy-json.ts), so
-//   later changes to the caller's object, or to anything `get`/`list` hands
-//   out, can never reach stored state (mutating a returned value throws in
-//   strict mode). The JSON text is kept on the operation so the journal does
-//   not stringify twice.
+// - `put` takes its value over and deep-freezes it (plain data in place, anything
+//   else as a JSON copy: stored-json.ts), so neither the caller's object nor
+//   anything `get`/`list` hands out can change stored state (changing one
+//   throws in strict mode). The JSON text is kept on the operation so the
+//   journal does not stringify twice.
 // - A transaction function that returns a promise is rejected: writes made
 //   after an `await` would otherwise silently escape the transaction.
 // - A transaction handle is dead once its function returns, and a transaction

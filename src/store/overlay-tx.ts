@@ -3,7 +3,7 @@
 // operations (memory-state.ts). Reads through the handle see the committed
 // records with the overlay on top; in a batch, each write also records how to
 // take it back, so a member that fails leaves the members before it intact.
-import { copyJson } from './copy-json.js';
+import { storedJson } from './stored-json.js';
 import { transactionView, type CommittedIndex, type IndexDefinition, type IndexView } from './derived-index.js';
 import type { RecordTable } from './record-table.js';
 import type { Collection, WriteTx } from './store.js';
@@ -97,7 +97,7 @@ export class OverlayTx implements WriteTx {
     this.live();
     const base = this.core.table(collection);
     if (typeof id !== 'string') throw new TypeError('record id must be a string');
-    const { value: frozen, json } = copyJson(value);
+    const { value: frozen, json } = storedJson(value);
     const { overlay, undo } = this;
     let own = overlay.get(collection);
     if (own === undefined) {

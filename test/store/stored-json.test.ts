@@ -1,9 +1,9 @@
-// copyJson must store exactly what a JSON round trip would (that is what the
-// journal replays), frozen, and detached from the caller's object, whichever
-// of its two paths a value takes.
+// storedJson must store exactly what a JSON round trip would (that is what the
+// journal replays), deep-frozen, whichever of its two paths a value takes:
+// plain data is kept and frozen in place, anything else is copied.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyJson } from '../../src/store/copy-json.js';
+import { storedJson } from '../../src/store/stored-json.js';
 import { createMemoryState } from '../../src/store/memory-state.js';
 
 class Point {
@@ -36,25 +36,46 @@ const CASES: [string, unknown][] = [
   ['deep nesting', JSON.parse(`${'['.repeat(200)}1${']'.repeat(200)}`) as unknown],
 ];
 
+// Whether each case is plain data, kept as it is, rather than copied.
+const KEPT = new Set(['a task record', 'a number', 'a string with a newline and a lone surrogate', 'null', 'integer-like keys', 'a __proto__ key']);
+
 for (const [name, value] of CASES) {
-  test(`copyJson matches a JSON round trip: ${name}`, () => {
-    const { value: copy, json } = copyJson(value);
+  test(`storedJson matches a JSON round trip: ${name}`, () => {
     const expectedJson = JSON.stringify(value);
+    const { value: stored, json } = storedJson(value);
     assert.equal(json, expectedJson);
-    assert.deepStrictEqual(copy, JSON.parse(expectedJson));
-    assert.equal(JSON.stringify(copy), json);
-    assertDeepFrozen(copy);
-    if (typeof value === 'object' && value !== null) assert.notEqual(copy, value);
+    assert.deepStrictEqual(stored, JSON.parse(expectedJson));
+    assert.equal(JSON.stringify(stored), json);
+    assertDeepFrozen(stored);
+    if (typeof value === 'object' && value !== null) assert.equal(stored === value, KEPT.has(name), KEPT.has(name) ? 'kept' : 'copied');
   });
 }
 
-test('copyJson keeps -0 out of stored state, as JSON does', () => {
-  const { value } = copyJson({ z: -0 });
+test('plain data is kept and frozen in place, nested parts included: no copy', () => {
+  const tags = ['a'];
+  const task = { id: 't', tags, state: 'pending', meta: { n: 1, seen: [true, null] } };
+  const { value } = storedJson(task);
+  assert.equal(value, task);
+  assert.equal((value as typeof task).tags, tags);
+  assertDeepFrozen(task);
+});
+
+test('a value with a part JSON would change is copied whole, the caller keeping its object', () => {
+  const task = { id: 't', tags: ['a'], at: new Date(0) };
+  const { value } = storedJson(task);
+  assert.notEqual(value, task);
+  assert.equal((value as { at: string }).at, '1970-01-01T00:00:00.000Z');
+  assertDeepFrozen(value);
+  task.at = new Date(1); // the Date makes it not plain: the caller's object is not frozen at its top
+});
+
+test('storedJson keeps -0 out of stored state, as JSON does', () => {
+  const { value } = storedJson({ z: -0 });
   assert.ok(Object.is((value as { z: number }).z, 0));
 });
 
-test('a __proto__ key stays a plain property of the copy, never its prototype', () => {
-  const { value } = copyJson(JSON.parse('{"__proto__":{"polluted":true}}'));
+test('a __proto__ key stays a plain property, never the prototype', () => {
+  const { value } = storedJson(JSON.parse('{"__proto__":{"polluted":true}}'));
   assert.equal(Object.getPrototypeOf(value), Object.prototype);
   assert.equal(({} as { polluted?: unknown }).polluted, undefined);
   assert.deepStrictEqual(Object.keys(value as object), ['__proto__']);
@@ -63,18 +84,20 @@ test('a __proto__ key stays a plain property of the copy, never its prototype', 
 test('values without a JSON form throw the TypeError a put reports', () => {
   const cyclic: Record<string, unknown> = { a: 1 };
   cyclic['self'] = cyclic;
-  assert.throws(() => copyJson(cyclic), TypeError);
-  assert.throws(() => copyJson({ big: 1n }), TypeError);
-  assert.throws(() => copyJson(undefined), /JSON-serialisable/);
-  assert.throws(() => copyJson(() => 1), /JSON-serialisable/);
+  assert.throws(() => storedJson(cyclic), TypeError);
+  assert.throws(() => storedJson({ big: 1n }), TypeError);
+  assert.throws(() => storedJson(undefined), /JSON-serialisable/);
+  assert.throws(() => storedJson(() => 1), /JSON-serialisable/);
 });
 
-test('a stored value is a frozen copy: the caller changing its object later changes nothing', () => {
+test('a put takes the value over: the caller changing its object later throws and changes nothing', () => {
   const state = createMemoryState();
   const task = { id: 't', tags: ['a'], meta: { n: 1 } };
   state.apply(state.run((tx) => tx.put('tasks', 't', task)).ops);
-  task.tags.push('b');
-  task.meta.n = 2;
+  assert.throws(() => task.tags.push('b'), TypeError);
+  assert.throws(() => {
+    task.meta.n = 2;
+  }, TypeError);
   const stored = state.view.get<typeof task>('tasks', 't')!;
   assert.deepStrictEqual(stored, { id: 't', tags: ['a'], meta: { n: 1 } });
   assert.throws(() => stored.tags.push('c'), TypeError);
