@@ -92,52 +92,68 @@ export function createMemoryState(): MemoryState {
   const core: StateCore = { table, committedIndex };
 
   function runBatch<T>(fns: readonly ((tx: WriteTx) => T)[]): { outcomes: BatchOutcome<T>[]; ops: StoreOp[] } {
-    if (running) throw new Error('a transaction cannot start inside another transaction');
+    assertNotRunning();
     let overlay: Overlay = new Map();
     const outcomes: BatchOutcome<T>[] = [];
     for (const fn of fns) {
       // Only a batch of several needs to take a member's writes back: a single function's failure discards everything anyway.
       const undo: Undo[] | null = fns.length > 1 ? [] : null;
-      const tx = new OverlayTx(core, overlay, undo);
-      running = true;
       try {
-        const result = fn(tx);
-        if (isThenable(result)) {
-          // Its writes after an await hit a dead handle and reject that promise; nobody else will
-          // observe it, and an unhandled rejection would take the process down.
-          (result as PromiseLike<unknown>).then(undefined, () => {});
-          throw new TypeError('a transaction function must be synchronous (it returned a promise)');
-        }
-        outcomes.push({ ok: true, result });
+        outcomes.push({ ok: true, result: runOne(fn, overlay, undo) });
       } catch (error) {
         if (undo === null) overlay = new Map();
         else rollBack(overlay, undo);
         outcomes.push({ ok: false, error });
-      } finally {
-        running = false;
-        tx.open = false;
       }
     }
+    return { outcomes, ops: opsOf(overlay) };
+  }
 
+  function assertNotRunning(): void {
+    if (running) throw new Error('a transaction cannot start inside another transaction');
+  }
+
+  // The common case, one function: no outcome objects to make and unwrap (every write comes this way).
+  function run<T>(fn: (tx: WriteTx) => T): { result: T; ops: StoreOp[] } {
+    const overlay: Overlay = new Map();
+    const result = runOne(fn, overlay, null);
+    return { result, ops: opsOf(overlay) };
+  }
+
+  /** Runs `fn` against `overlay`; throws what it throws (its writes are then the caller's to discard). */
+  function runOne<T>(fn: (tx: WriteTx) => T, overlay: Overlay, undo: Undo[] | null): T {
+    assertNotRunning();
+    const tx = new OverlayTx(core, overlay, undo);
+    running = true;
+    try {
+      const result = fn(tx);
+      if (isThenable(result)) {
+        // Its writes after an await hit a dead handle and reject that promise; nobody else will
+        // observe it, and an unhandled rejection would take the process down.
+        (result as PromiseLike<unknown>).then(undefined, () => {});
+        throw new TypeError('a transaction function must be synchronous (it returned a promise)');
+      }
+      return result;
+    } finally {
+      running = false;
+      tx.open = false;
+    }
+  }
+
+  /** The overlay as operations, in the order apply needs. forEach, not for-of: no [key, value] array per entry. */
+  function opsOf(overlay: Overlay): StoreOp[] {
     const ops: StoreOp[] = [];
-    for (const [collection, own] of overlay) {
-      for (const [id, p] of own) {
+    overlay.forEach((own, collection) => {
+      own.forEach((p, id) => {
         if (p.value === undefined) ops.push({ kind: 'delete', collection, id });
         else {
           // A fresh id that still exists in the base was deleted and re-put: move it to the end.
           if (p.moved) ops.push({ kind: 'delete', collection, id });
           ops.push({ kind: 'put', collection, id, value: p.value, json: p.json, absent: p.fresh });
         }
-      }
-    }
-    return { outcomes, ops };
-  }
-
-  function run<T>(fn: (tx: WriteTx) => T): { result: T; ops: StoreOp[] } {
-    const { outcomes, ops } = runBatch([fn]);
-    const outcome = outcomes[0]!;
-    if (!outcome.ok) throw outcome.error;
-    return { result: outcome.result, ops };
+      });
+    });
+    return ops;
   }
 
   let version = 0;

@@ -37,7 +37,7 @@ export function enqueueMessage(w: WriteContext, input: EnqueueInput): MessageRec
     seq: nextSeq(w.tx),
   };
   w.tx.put('messages', record.id, record);
-  w.woken.add(record.to_agent);
+  w.wake(record.to_agent);
   return record;
 }
 
@@ -105,7 +105,7 @@ export type PoppedMessage = Message & { message_id: string };
 /** Put a popped message back in its place (same id and sequence) when its reader went away. */
 export function restoreMessage(w: WriteContext, record: MessageRecord): void {
   w.tx.put('messages', record.id, record);
-  w.woken.add(record.to_agent);
+  w.wake(record.to_agent);
 }
 
 /** Remove and return the head of a mailbox (and its stored record), or null when it is empty. */

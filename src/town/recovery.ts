@@ -122,7 +122,7 @@ export function reclaim(w: WriteContext, input: ReclaimInput): ReclaimResult {
   for (const m of queued) {
     if (m.kind === 'shutdown' || m.kind === 'task_assign') continue;
     w.tx.put('messages', m.id, { ...m, to: target.name, to_agent: target.id, seq: nextSeq(w.tx) });
-    w.woken.add(target.id);
+    w.wake(target.id);
   }
   for (const t of tasks) giveTask(w, t, target);
   clearCurrentTasks(w, sources, idSet);

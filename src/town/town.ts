@@ -129,7 +129,7 @@ export function createTown(deps: TownDeps): Town {
 
   // Not an async function: one promise and one microtask fewer per write.
   function write<T>(fn: (w: WriteContext) => T, commit?: CommitHook): Promise<T> {
-    let woken: ReadonlySet<string> | undefined;
+    let woken: ReadonlySet<string> | null = null;
     return store
       .transact((tx) =>
         runHooked(tx, commit, () => {
@@ -140,7 +140,7 @@ export function createTown(deps: TownDeps): Town {
         }),
       )
       .then((result) => {
-        if (woken !== undefined) for (const mailbox of woken) waiters.notify(mailbox);
+        if (woken !== null) for (const mailbox of woken) waiters.notify(mailbox);
         return result;
       });
   }

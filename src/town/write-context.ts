@@ -9,8 +9,24 @@ export interface WriteContext {
   /** One timestamp for the whole transaction: every record it touches agrees. */
   readonly now: string;
   readonly nowMs: number;
-  /** Mailboxes (agent ids or `supervisor`) that received a message. */
-  readonly woken: Set<string>;
+  /** Marks a mailbox (an agent id or `supervisor`) that received a message, to wake once durable. */
+  wake(mailbox: string): void;
+  /** The mailboxes marked, or null when none was (most writes send no message, and make no Set). */
+  readonly woken: ReadonlySet<string> | null;
+}
+
+class TownWrite implements WriteContext {
+  woken: Set<string> | null = null;
+
+  constructor(
+    readonly tx: WriteTx,
+    readonly now: string,
+    readonly nowMs: number,
+  ) {}
+
+  wake(mailbox: string): void {
+    (this.woken ??= new Set()).add(mailbox);
+  }
 }
 
 // Under load many transactions share a millisecond: format it once (Date's
@@ -23,7 +39,7 @@ export function createWriteContext(tx: WriteTx, nowMs: number): WriteContext {
     lastIso = isoTime(nowMs);
     lastMs = nowMs;
   }
-  return { tx, now: lastIso, nowMs, woken: new Set() };
+  return new TownWrite(tx, lastIso, nowMs);
 }
 
 const SEQ_KEY = 'seq';
