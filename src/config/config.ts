@@ -4,6 +4,7 @@
 import { cpus } from 'node:os';
 import type { Scope } from '../auth/scopes.js';
 import type { RedisSettings } from './store-config.js';
+import { DEFAULT_COMPACT_AFTER_BYTES } from '../store/journal-store.js';
 
 export type AuthMode = 'none' | 'api_key' | 'oidc' | 'mtls';
 export type LogFormat = 'text' | 'json';
@@ -129,7 +130,7 @@ export const DEFAULTS = {
   heartbeatTimeoutSecs: 120,
   defaultCli: 'claude',
   maxAgents: 10,
-  compactAfterBytes: 64 * 1024 * 1024,
+  compactAfterBytes: DEFAULT_COMPACT_AFTER_BYTES,
   retainCompletedSecs: 7 * 86_400,
   storeDir: '.townhall',
   maxSarifBytes: 16 * 1024 * 1024,
