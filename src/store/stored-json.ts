@@ -13,6 +13,9 @@
 // than MAX_DEPTH, which includes cycles) is stored as a frozen JSON round trip
 // instead, whose rules (or TypeError) then apply unchanged. Parts already
 // walked when such a value turns up stay frozen: the value was handed over.
+// Not looked for, as a check per property would cost what the copy did:
+// getters and non-enumerable or symbol-keyed properties. Records are data
+// built by literals, spreads and JSON.parse, which have none.
 import { freezeJson } from './freeze-json.js';
 
 const MAX_DEPTH = 64;
