@@ -2,10 +2,13 @@
 // For towns of 1k, 10k, 100k (and with --scale-1m, 1M) records, seeded
 // straight into a snapshot (seed-town.ts), it starts Townhall on the data
 // directory and measures, one request at a time on one keep-alive connection
-// (so a latency is the cost of that request alone):
+// (so a latency is the cost of that request alone), the kinds interleaved
+// over one stretch of time (probeInterleaved):
 //   GET /v1/status (twice: steady, and right after a write, which invalidates
 //   anything cached per store version), GET /v1/backlog?limit=100,
-//   GET /v1/tasks?tag=m5&limit=100 (one task in 97 carries it), GET .../inbox?limit=20,
+//   GET /v1/tasks?tag=m5&limit=5 (one task in 97 carries it: 8 of the 1k
+//   town's, so every size answers a full page of 5), GET .../inbox?limit=2
+//   (every agent has at least two messages),
 //   POST /v1/agents/{a}/inbox/next, POST /v1/backlog, POST /v1/backlog/{id}/claim;
 // then RSS, bytes per record (RSS over an empty town's, per record), start-up
 // (spawn to listening, which includes loading the snapshot), and the longest
@@ -66,27 +69,49 @@ interface ProbeRequest {
   body?: string;
 }
 
-/** `count` sequential requests (fewer if `maxSecs` runs out, at least 5); `before` runs untimed ahead of each. */
-async function probe(client: Client, count: number, maxSecs: number, make: (i: number) => ProbeRequest, before?: () => Promise<unknown>): Promise<Latency> {
-  const times: number[] = [];
-  let bad = 0;
+/** One request, timed; `before` runs untimed ahead of it. A failed or reset request counts as bad, not as the end of the run. */
+async function timeOne(client: Client, r: ProbeRequest, before?: () => Promise<unknown>): Promise<{ ms: number; bad: boolean }> {
+  if (before) await before().catch(() => undefined);
+  const started = performance.now();
+  try {
+    const a = await client.send(r.method, r.path, r.body === undefined ? {} : JSON_HEADERS, r.body);
+    return { ms: a.ms, bad: a.status >= 300 };
+  } catch (err) {
+    process.stderr.write(`  ${r.method} ${r.path} failed after ${(performance.now() - started).toFixed(0)} ms: ${(err as Error).message}\n`);
+    return { ms: performance.now() - started, bad: true };
+  }
+}
+
+interface ProbeKind {
+  name: string;
+  count: number;
+  make: (i: number) => ProbeRequest;
+  before?: () => Promise<unknown>;
+}
+
+/**
+ * The kinds' requests interleaved over one stretch of time, each kind's spread
+ * evenly over it, so that whatever passes through the server meanwhile (a GC
+ * cycle, a kernel flush, another process) weighs on every kind alike. Run one
+ * kind after another instead, each took 40-100 ms in all at 1M records, and
+ * a single such disturbance moved one kind's median by 2-3x in some runs.
+ * Stops early (after at least 5 cycles) when `maxSecs` runs out.
+ */
+async function probeInterleaved(client: Client, kinds: ProbeKind[], maxSecs: number): Promise<Map<string, Latency>> {
+  const cycles = Math.max(...kinds.map((k) => k.count));
+  const times = kinds.map((): number[] => []);
+  const bad = kinds.map(() => 0);
   const deadline = performance.now() + maxSecs * 1000;
-  for (let i = 0; i < count && (i < 5 || performance.now() < deadline); i++) {
-    if (before) await before().catch(() => undefined);
-    const r = make(i);
-    const started = performance.now();
-    try {
-      const a = await client.send(r.method, r.path, r.body === undefined ? {} : JSON_HEADERS, r.body);
-      if (a.status >= 300) bad++;
-      times.push(a.ms);
-    } catch (err) {
-      // A reset connection is a failed request, not the end of the run; say which one.
-      bad++;
-      times.push(performance.now() - started);
-      process.stderr.write(`  ${r.method} ${r.path} failed after ${(performance.now() - started).toFixed(0)} ms: ${(err as Error).message}\n`);
+  for (let c = 0; c < cycles && (c < 5 || performance.now() < deadline); c++) {
+    for (const [k, kind] of kinds.entries()) {
+      // Kind k's j-th request falls in the cycle where floor(c * count / cycles) steps up.
+      if (Math.floor(((c + 1) * kind.count) / cycles) === Math.floor((c * kind.count) / cycles)) continue;
+      const t = await timeOne(client, kind.make(times[k]!.length), kind.before);
+      times[k]!.push(t.ms);
+      if (t.bad) bad[k]!++;
     }
   }
-  return { p50: median(times), p99: percentile(times, 99), n: times.length, bad };
+  return new Map(kinds.map((kind, k) => [kind.name, { p50: median(times[k]!), p99: percentile(times[k]!, 99), n: times[k]!.length, bad: bad[k]! }]));
 }
 
 async function measureSize(records: number, o: ScaleOptions): Promise<SizeResult> {
@@ -127,19 +152,23 @@ async function measureServer(server: ServerProcess, town: SeededTown | undefined
     // Untimed, so the JIT has compiled the paths before the first timed request.
     const warmUntil = performance.now() + 3000;
     for (let i = 0; i < WARMUP_REQUESTS && performance.now() < warmUntil; i++) {
-      await probe(client, 1, 1, () => ({ method: 'GET', path: '/v1/status' }));
-      await probe(client, 1, 1, () => ({ method: 'GET', path: '/v1/backlog?limit=100' }));
-      await probe(client, 1, 1, post);
+      await timeOne(client, { method: 'GET', path: '/v1/status' });
+      await timeOne(client, { method: 'GET', path: '/v1/backlog?limit=100' });
+      await timeOne(client, post());
     }
-    latencies.set('GET /v1/status', await probe(client, n, maxSecs, () => ({ method: 'GET', path: '/v1/status' })));
-    latencies.set('GET /v1/status after a write', await probe(client, few, maxSecs, () => ({ method: 'GET', path: '/v1/status' }), () => client.send('POST', '/v1/backlog', JSON_HEADERS, BACKLOG_BODY)));
-    latencies.set('GET /v1/backlog?limit=100', await probe(client, few, maxSecs, () => ({ method: 'GET', path: '/v1/backlog?limit=100' })));
-    latencies.set('GET /v1/tasks?tag=m5&limit=100', await probe(client, few, maxSecs, () => ({ method: 'GET', path: '/v1/tasks?tag=m5&limit=100' })));
-    latencies.set('GET .../inbox?limit=20', await probe(client, few, maxSecs, (i) => ({ method: 'GET', path: `/v1/agents/${town.agents[i % town.agents.length]!}/inbox?limit=20` })));
-    latencies.set('POST .../inbox/next', await probe(client, few, maxSecs, (i) => ({ method: 'POST', path: `/v1/agents/${town.agents[i % town.agents.length]!}/inbox/next` })));
-    latencies.set('POST /v1/backlog', await probe(client, n, maxSecs, post));
     const claimable = town.firstTaskIds;
-    latencies.set('POST /v1/backlog/{id}/claim', await probe(client, Math.min(few, claimable.length), maxSecs, (i) => ({ method: 'POST', path: `/v1/backlog/${claimable[i]!}/claim`, body: JSON.stringify({ agent: town.agents[i % town.agents.length]! }) })));
+    const kinds: ProbeKind[] = [
+      // Steady: the untimed read first sees past the writes of the cycle before, as a run of reads would.
+      { name: 'GET /v1/status', count: n, make: () => ({ method: 'GET', path: '/v1/status' }), before: () => client.send('GET', '/v1/status') },
+      { name: 'GET /v1/status after a write', count: few, make: () => ({ method: 'GET', path: '/v1/status' }), before: () => client.send('POST', '/v1/backlog', JSON_HEADERS, BACKLOG_BODY) },
+      { name: 'GET /v1/backlog?limit=100', count: few, make: () => ({ method: 'GET', path: '/v1/backlog?limit=100' }) },
+      { name: 'GET /v1/tasks?tag=m5&limit=5', count: few, make: () => ({ method: 'GET', path: '/v1/tasks?tag=m5&limit=5' }) },
+      { name: 'GET .../inbox?limit=2', count: few, make: (i) => ({ method: 'GET', path: `/v1/agents/${town.agents[i % town.agents.length]!}/inbox?limit=2` }) },
+      { name: 'POST .../inbox/next', count: few, make: (i) => ({ method: 'POST', path: `/v1/agents/${town.agents[i % town.agents.length]!}/inbox/next` }) },
+      { name: 'POST /v1/backlog', count: n, make: post },
+      { name: 'POST /v1/backlog/{id}/claim', count: Math.min(few, claimable.length), make: (i) => ({ method: 'POST', path: `/v1/backlog/${claimable[i]!}/claim`, body: JSON.stringify({ agent: town.agents[i % town.agents.length]! }) }) },
+    ];
+    for (const [name, l] of await probeInterleaved(client, kinds, maxSecs * kinds.length)) latencies.set(name, l);
     client.close();
     ({ pauseMs, phaseWorstMs, probeP99Ms, compactionLog } = await compactionPause(server, o));
   }
@@ -166,7 +195,7 @@ async function compactionPause(server: ServerProcess, o: ScaleOptions): Promise<
   let doneAt: number | undefined;
   while (performance.now() - started < 290_000) {
     const at = performance.now();
-    probes.push([at, (await probe(client, 1, 1, () => ({ method: 'GET', path: '/health' }))).p50]);
+    probes.push([at, (await timeOne(client, { method: 'GET', path: '/health' })).ms]);
     if (doneAt === undefined && server.compactions().length > seen) doneAt = performance.now();
     if (doneAt !== undefined && performance.now() - doneAt > 500) break;
   }
