@@ -23,6 +23,8 @@ export interface Scenario {
 export interface Sample extends WrkResult {
   /** Server CPU (user + system) per answered request, in microseconds. */
   cpuMicros: number;
+  /** Compactions the server logged during the sample (a background cost the sample then carries). */
+  compactions: number;
 }
 
 export interface RoundPlan {
@@ -34,9 +36,10 @@ export interface RoundPlan {
 
 export async function measure(server: ServerProcess, load: WrkLoad, connections: number, seconds: number): Promise<Sample> {
   const before = cpuSeconds(server.pid);
+  const compactedBefore = server.compactions().length;
   const r = await runWrk({ port: server.port, load, connections, seconds });
   const cpu = cpuSeconds(server.pid) - before;
-  return { ...r, cpuMicros: (cpu * 1e6) / Math.max(1, r.requests) };
+  return { ...r, cpuMicros: (cpu * 1e6) / Math.max(1, r.requests), compactions: server.compactions().length - compactedBefore };
 }
 
 /** samples[scenario][round * processes + process] */
@@ -62,7 +65,7 @@ export async function runRounds(scenarios: Scenario[], plan: RoundPlan, progress
         if (r === 0 && plan.warmupSeconds > 0) await runWrk({ port: server.port, load: sc.load, connections: sc.connections, seconds: plan.warmupSeconds });
         const s = await measure(server, sc.load, sc.connections, plan.seconds);
         samples[i]!.push(s);
-        progress(`round ${r + 1}/${plan.rounds} process ${p + 1}/${processes} ${sc.name}: ${s.reqPerSec.toFixed(0)} req/s, ${s.cpuMicros.toFixed(1)} us/req`);
+        progress(`round ${r + 1}/${plan.rounds} process ${p + 1}/${processes} ${sc.name}: ${s.reqPerSec.toFixed(0)} req/s, ${s.cpuMicros.toFixed(1)} us/req${s.compactions > 0 ? `, ${s.compactions} compaction(s) during it` : ''}`);
       }
     }
   }
