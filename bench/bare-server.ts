@@ -17,6 +17,12 @@
 // Prints `port N` on stdout once listening.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
+import { keepResponseShape, pinTickObjectShapes } from '../src/v8-shapes.js';
+
+// Townhall's two guards against an idle stretch slowing it down for good
+// (src/v8-shapes.ts): without them this baseline could fall into the slower
+// state Townhall is guarded against, and flatter it.
+pinTickObjectShapes();
 
 const started = Date.now();
 const status = JSON.parse(process.env['BARE_STATUS_JSON'] ?? '{}') as Record<string, unknown>;
@@ -38,6 +44,7 @@ function send(res: ServerResponse, code: number, body: string): void {
 }
 
 const server = createServer((req, res) => {
+  keepResponseShape(res);
   if (req.method !== 'POST') {
     if (req.url === '/health') send(res, 200, JSON.stringify({ ...health, uptime_secs: uptimeSecs() }));
     else send(res, 200, JSON.stringify({ ...status, uptime_secs: uptimeSecs() }));

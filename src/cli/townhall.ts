@@ -13,6 +13,7 @@ import { startTownhall } from '../main.js';
 import { flushOnLastWords, type LastWords } from './last-words.js';
 import { runMcpCommand } from './mcp-command.js';
 import { runStoreCommand } from './store-command.js';
+import { pinTickObjectShapes } from '../v8-shapes.js';
 import { VERSION } from '../version.js';
 
 export const USAGE = `Usage: townhall [options] [rest [options]]
@@ -61,6 +62,8 @@ export const SUBCOMMANDS: Readonly<Record<string, (argv: string[]) => Promise<nu
 
 /** Finds the command word (global flags may come before it) and runs it; no command means `rest`. */
 export async function runTownhall(argv: string[]): Promise<number> {
+  // Before the first request: an idle process must not come back slower (v8-shapes.ts).
+  pinTickObjectShapes();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') break;

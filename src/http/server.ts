@@ -14,6 +14,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
+import { keepResponseShape } from '../v8-shapes.js';
 import type { Pipeline } from './pipeline.js';
 
 export interface RunningServer {
@@ -90,6 +91,8 @@ export async function startHttpServer(pipeline: Pipeline, opts: ListenOptions): 
     keepAliveTimeout: KEEP_ALIVE_MS,
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // So that an idle stretch cannot make every later response a slow dictionary object (v8-shapes.ts).
+    keepResponseShape(res);
     const socket = req.socket;
     let conn = connections.get(socket);
     if (conn === undefined) connections.set(socket, (conn = { busy: false, waiting: [] }));
