@@ -2,9 +2,10 @@
 // loop or the writes. The journal writer (journal-writer.ts) drives it from
 // its flush loop, so no journal write is ever in flight while files change:
 //
-//   1. start (between flushes, synchronous, ~15 ms per million records):
-//      capture the state at the last appended seq S (snapshot.ts: copies of
-//      ids and frozen values). Records up to S may still be waiting in the
+//   1. start (between flushes, synchronous, a list of generations):
+//      capture the state at the last appended seq S (state-capture.ts: each
+//      generation copied when the walk reaches it, or just before a write
+//      changes it). Records up to S may still be waiting in the
 //      current batch; the next flush writes them, and the journal size after
 //      the record S is the cut.
 //   2. background: write and fsync snapshot.json.tmp in slices. Flushes go on.
@@ -132,7 +133,8 @@ export function createCompactor(options: CompactorOptions): Compactor {
       }
       const r: Running = { seq: lastSeq, started: Date.now(), valid: true, written: Promise.resolve() };
       if (flushedSeq === lastSeq) r.cut = journalBytes;
-      r.written = io.writeSnapshot(dir, source).then(
+      // The walk releases the capture; this covers a write that failed before walking.
+      r.written = io.writeSnapshot(dir, source).finally(source.release).then(
         (bytes) => void (r.outcome = { bytes }),
         (error: unknown) => void (r.outcome = { error }),
       );

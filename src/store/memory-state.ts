@@ -19,7 +19,7 @@
 //   cannot start inside another one.
 import { CommittedIndex, type IndexDefinition } from './derived-index.js';
 import { OverlayTx, rollBack, type Overlay, type StateCore, type Undo } from './overlay-tx.js';
-import { RecordTable } from './record-table.js';
+import { RecordTable, type TableCapture } from './record-table.js';
 import { COLLECTIONS, type Collection, type ReadTx, type WriteTx } from './store.js';
 
 /** One committed change. `json` is the put value's JSON text when it came from a transaction. */
@@ -48,11 +48,12 @@ export interface MemoryState {
   /** Committed records of one collection in order, for snapshots. */
   entries(collection: Collection): IterableIterator<[string, unknown]>;
   /**
-   * The committed records of one collection in order, as two arrays taken at
-   * once (a million records in about 10 ms): values are frozen, so the arrays
-   * stay exactly this moment's state while a snapshot is encoded bit by bit.
+   * The committed records of one collection in order, as of now, read a
+   * generation at a time while writes go on (record-table.ts): values are
+   * frozen, so the chunks stay exactly this moment's state while a snapshot
+   * is encoded bit by bit. Release it when done.
    */
-  capture(collection: Collection): { ids: string[]; values: unknown[] };
+  capture(collection: Collection): TableCapture<unknown>;
 }
 
 export function createMemoryState(): MemoryState {

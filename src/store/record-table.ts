@@ -17,12 +17,46 @@
 // generations follow the live records, not every record ever written.
 //
 // Read it between changes (or take `capture()`), as the Map it replaces.
+//
+// `capture()` is the table as of one moment, read a generation at a time
+// while writes go on: a write to a generation the capture has not taken yet
+// takes it first (copy on write, one generation at most per write, ~15 ms
+// for a full one), and generations created later are not part of it. So a
+// snapshot of a million records never holds the event loop for the whole
+// copy (about 75 ms in one step at 1M), only for one generation's.
 
 /** Entries per generation: a growth step rehashes at most this many (about 20 ms here). */
 export const GENERATION = 1 << 18;
 const SHARDS = 64;
 
 type Gen<V> = Map<string, V>;
+
+/** One generation's ids and values, taken at once. */
+export interface Chunk<V> {
+  ids: string[];
+  values: V[];
+}
+
+/** The table as of one moment (see `capture`). */
+export interface TableCapture<V> {
+  /** Records at that moment. */
+  readonly count: number;
+  /** The chunks in order, each taken when reached (or just before a write changed it). Read once. */
+  chunks(): Generator<Chunk<V>>;
+  /** The reader is done (or gave up): writes stop copying for it. */
+  release(): void;
+}
+
+/** A capture in progress: the generations of its moment, and what has been taken of them (null: handed out). */
+interface Frozen<V> {
+  gens: Gen<V>[];
+  at: Map<Gen<V>, number>;
+  taken: (Chunk<V> | null | undefined)[];
+}
+
+function take<V>(gen: Gen<V>): Chunk<V> {
+  return { ids: Array.from(gen.keys()), values: Array.from(gen.values()) };
+}
 
 /** Which locator shard an id belongs to: its length and up to 12 of its characters (ids are UUIDs, names or counters). */
 function shardOf(id: string): number {
@@ -36,6 +70,7 @@ export class RecordTable<V = unknown> {
   private readonly gens: Gen<V>[] = [new Map()];
   private readonly locator: Map<string, Gen<V>>[] = Array.from({ length: SHARDS }, () => new Map());
   private count = 0;
+  private frozen: Frozen<V> | null = null;
 
   /** `generation`: entries per generation (tests use a few). */
   constructor(private readonly generation = GENERATION) {}
@@ -62,6 +97,7 @@ export class RecordTable<V = unknown> {
     const shard = this.locator[shardOf(id)]!;
     const gen = shard.get(id);
     if (gen !== undefined) {
+      this.guard(gen);
       const old = gen.get(id);
       gen.set(id, value); // an update keeps its place
       return old;
@@ -76,6 +112,7 @@ export class RecordTable<V = unknown> {
   insert(id: string, value: V): undefined {
     let newest = this.gens[this.gens.length - 1]!;
     if (newest.size >= this.generation) this.gens.push((newest = new Map()));
+    else this.guard(newest);
     newest.set(id, value);
     this.locator[shardOf(id)]!.set(id, newest);
     this.count++;
@@ -87,6 +124,7 @@ export class RecordTable<V = unknown> {
     const shard = this.locator[shardOf(id)]!;
     const gen = shard.get(id);
     if (gen === undefined) return undefined;
+    this.guard(gen);
     const old = gen.get(id);
     gen.delete(id);
     shard.delete(id);
@@ -111,21 +149,44 @@ export class RecordTable<V = unknown> {
     return this.entries();
   }
 
-  /** Ids and values in order, as two arrays taken at once (a snapshot encodes them later): about 20 ms per million. */
-  capture(): { ids: string[]; values: V[] } {
-    const { gens } = this;
-    if (gens.length === 1) return { ids: Array.from(gens[0]!.keys()), values: Array.from(gens[0]!.values()) };
-    // Filled in place: per-generation arrays joined afterwards doubled what a
-    // loaded server allocated here, and the capture holds the event loop.
-    const ids = new Array<string>(this.count);
-    const values = new Array<V>(this.count);
-    let i = 0;
-    for (const gen of gens) {
-      let j = i;
-      for (const id of gen.keys()) ids[j++] = id;
-      for (const value of gen.values()) values[i++] = value;
-    }
-    return { ids, values };
+  /**
+   * The records as of now, to be read a generation at a time while writes go
+   * on (see the top of this file). Starting is cheap (a list of generations).
+   * One capture at a time: starting another takes what the earlier one has
+   * not taken yet, at once, so that one still reads its own moment.
+   */
+  capture(): TableCapture<V> {
+    if (this.frozen !== null) this.takeAll(this.frozen);
+    const gens = this.gens.slice();
+    const f: Frozen<V> = { gens, at: new Map(gens.map((gen, k) => [gen, k])), taken: new Array(gens.length).fill(undefined) };
+    this.frozen = f;
+    return {
+      count: this.count,
+      *chunks() {
+        for (let k = 0; k < f.gens.length; k++) {
+          const kept = f.taken[k];
+          if (kept === null) throw new Error('capture chunks read twice');
+          const chunk = kept ?? take(f.gens[k]!);
+          f.taken[k] = null;
+          yield chunk;
+        }
+      },
+      release: () => {
+        if (this.frozen === f) this.frozen = null;
+      },
+    };
+  }
+
+  /** Before `gen` changes: a capture that has not taken it yet takes it now. */
+  private guard(gen: Gen<V>): void {
+    const f = this.frozen;
+    if (f === null) return;
+    const k = f.at.get(gen);
+    if (k !== undefined && f.taken[k] === undefined) f.taken[k] = take(gen);
+  }
+
+  private takeAll(f: Frozen<V>): void {
+    for (let k = 0; k < f.gens.length; k++) if (f.taken[k] === undefined) f.taken[k] = take(f.gens[k]!);
   }
 
   /** After a deletion in `gen`: drop it if empty, or merge it with a neighbour when both fit in half a generation. */
@@ -146,6 +207,8 @@ export class RecordTable<V = unknown> {
 
   /** Moves `later` (at `at + 1`) to the end of `earlier` (at `at`), in order. */
   private merge(at: number, earlier: Gen<V>, later: Gen<V>): void {
+    this.guard(earlier);
+    this.guard(later);
     for (const [id, value] of later) {
       earlier.set(id, value);
       this.locator[shardOf(id)]!.set(id, earlier);

@@ -64,7 +64,7 @@ export async function writeSnapshotTmp(dir: string, source: SnapshotSource): Pro
 type Handle = Awaited<ReturnType<typeof open>>;
 
 async function writeRows(handle: Handle, source: SnapshotSource): Promise<void> {
-  const rowCount = source.collections.reduce((n, c) => n + c.ids.length, 0);
+  const rowCount = source.collections.reduce((n, c) => n + c.count, 0);
   await handle.write(`{"format":"townhall-snapshot","version":2,"seq":${source.seq},"rows":${rowCount}}\n`);
   const sink = rowSink(handle);
   await forEachRow(source, (name, id, value) => {

@@ -64,10 +64,14 @@ describe('journal store: compaction in slices', () => {
         async writeSnapshot(d, source) {
           const watched = source.collections.map((c) => ({
             ...c,
-            values: c.values.map((v) => ({ toJSON: () => (rowsPerTurn.set(turns, (rowsPerTurn.get(turns) ?? 0) + 1), v) })),
+            *chunks() {
+              for (const chunk of c.chunks()) {
+                yield { ids: chunk.ids, values: chunk.values.map((v) => ({ toJSON: () => (rowsPerTurn.set(turns, (rowsPerTurn.get(turns) ?? 0) + 1), v) })) };
+              }
+            },
           }));
           const acksBefore = acks;
-          const bytes = await nodeJournalIo.writeSnapshot(d, { seq: source.seq, collections: watched });
+          const bytes = await nodeJournalIo.writeSnapshot(d, { seq: source.seq, collections: watched, release: source.release });
           acksDuring = acks - acksBefore;
           return bytes;
         },

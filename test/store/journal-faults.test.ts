@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { openJournalStore, StoreUnavailableError, type JournalIo, type JournalStore } from '../../src/store/journal-store.js';
 import { nodeJournalIo } from '../../src/store/journal-writer.js';
 import { writeSnapshot } from '../../src/store/snapshot.js';
+import { fixedSource } from '../helpers/snapshot-source.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 
 const FAST_RETRY = { initialMs: 2, maxMs: 10 };
@@ -199,7 +200,7 @@ describe('journal store: a failing compaction', () => {
   test('a snapshot that cannot be renamed into place leaves no snapshot.json.tmp behind', async () => {
     await inTempDir('faults', async (dir) => {
       await mkdir(join(dir, 'snapshot.json', 'blocker'), { recursive: true }); // rename over a non-empty directory fails
-      await assert.rejects(writeSnapshot(dir, { seq: 1, collections: [{ name: 'agents', ids: ['a'], values: [{}] }] }));
+      await assert.rejects(writeSnapshot(dir, fixedSource(1, [{ name: 'agents', ids: ['a'], values: [{}] }])));
       assert.deepEqual((await readdir(dir)).sort(), ['snapshot.json']);
     });
   });

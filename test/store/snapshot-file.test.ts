@@ -7,9 +7,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMemoryState, type MemoryState } from '../../src/store/memory-state.js';
 import { writeSnapshot } from '../../src/store/snapshot.js';
-import { captureSnapshot, type SnapshotSource } from '../../src/store/state-capture.js';
+import { captureSnapshot } from '../../src/store/state-capture.js';
 import { readSnapshot } from '../../src/store/snapshot-reader.js';
 import { StoreOpenError } from '../../src/store/store-errors.js';
+import { fixedSource } from '../helpers/snapshot-source.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 
 
@@ -55,7 +56,7 @@ describe('snapshot file', () => {
     });
   });
 
-  const source: SnapshotSource = { seq: 3, collections: [{ name: 'agents', ids: ['a', 'b'], values: [{ id: 'a' }, { id: 'b' }] }] };
+  const source = fixedSource(3, [{ name: 'agents', ids: ['a', 'b'], values: [{ id: 'a' }, { id: 'b' }] }]);
   const damages: [string, (text: string) => string, RegExp][] = [
     ['a changed value', (t) => t.replace('"id":"b"', '"id":"c"'), /checksum mismatch/],
     ['a cut-off trailer', (t) => t.slice(0, -10), /truncated file/],
@@ -95,7 +96,7 @@ describe('snapshot file', () => {
 
   test('the same id twice in a collection is refused, even with a valid checksum', async () => {
     await inTempDir('snapfile', async (dir) => {
-      await writeSnapshot(dir, { seq: 1, collections: [{ name: 'agents', ids: ['a', 'a'], values: [{}, {}] }] });
+      await writeSnapshot(dir, fixedSource(1, [{ name: 'agents', ids: ['a', 'a'], values: [{}, {}] }]));
       await assert.rejects(load(dir), /snapshot\.json is corrupt: duplicate records in agents/);
     });
   });
