@@ -54,7 +54,7 @@ interface Frozen<V> {
   taken: (Chunk<V> | null | undefined)[];
 }
 
-function take<V>(gen: Gen<V>): Chunk<V> {
+function copyOf<V>(gen: Gen<V>): Chunk<V> {
   return { ids: Array.from(gen.keys()), values: Array.from(gen.values()) };
 }
 
@@ -166,7 +166,7 @@ export class RecordTable<V = unknown> {
         for (let k = 0; k < f.gens.length; k++) {
           const kept = f.taken[k];
           if (kept === null) throw new Error('capture chunks read twice');
-          const chunk = kept ?? take(f.gens[k]!);
+          const chunk = kept ?? copyOf(f.gens[k]!);
           f.taken[k] = null;
           yield chunk;
         }
@@ -182,11 +182,11 @@ export class RecordTable<V = unknown> {
     const f = this.frozen;
     if (f === null) return;
     const k = f.at.get(gen);
-    if (k !== undefined && f.taken[k] === undefined) f.taken[k] = take(gen);
+    if (k !== undefined && f.taken[k] === undefined) f.taken[k] = copyOf(gen);
   }
 
   private takeAll(f: Frozen<V>): void {
-    for (let k = 0; k < f.gens.length; k++) if (f.taken[k] === undefined) f.taken[k] = take(f.gens[k]!);
+    for (let k = 0; k < f.gens.length; k++) if (f.taken[k] === undefined) f.taken[k] = copyOf(f.gens[k]!);
   }
 
   /** After a deletion in `gen`: drop it if empty, or merge it with a neighbour when both fit in half a generation. */
