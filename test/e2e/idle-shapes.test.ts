@@ -95,12 +95,14 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-// The behaviour the server guards against, shown on a bare node:http server.
+// The probe on a bare node:http server: it must see every response and the
+// literal's four slots. Whether the shapes were dropped there depends on the
+// Node version, so it is reported (as a diagnostic when they were kept), not asserted.
 const PLAIN_SERVER = `require('node:http').createServer((q, s) => s.end('{}')).listen(0, '127.0.0.1', function () {
   process.stderr.write('listening on http://127.0.0.1:' + this.address().port + '\\n');
 });`;
 
-test('a plain node:http server comes out of an idle stretch with slow shapes', { timeout: 30_000 }, async (t) => {
+test('the probe reads a plain node:http server through an idle stretch (and says when its shapes survive)', { timeout: 30_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'townhall-idle-'));
   const p = await spawnProbed(dir, ['-e', PLAIN_SERVER]);
   try {
