@@ -1,10 +1,12 @@
-// `npm run bench -- --compare DIR`: this build's read hot path beside another
+// `npm run bench -- --compare DIR`: this build's hot path beside another
 // build of Townhall (DIR: a checkout with node_modules installed and dist/
 // built, e.g. the previous main), in one run, on the same machine state, with
-// the same bare baseline. Both builds get the same config and the same key.
+// the same bare baseline: reads (GET /v1/status at 50 connections), then
+// durable and non-durable writes (POST /v1/backlog at 64). Both builds get
+// the same config and the same key.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { several, startBaresLike } from './hot-path.js';
+import { POST_BACKLOG, WRITE_STORE, several, startBaresLike } from './hot-path.js';
 import { ROOT, startTownhall, stopServer } from './processes.js';
 import { printTable, runRounds, type Row, type Scenario } from './rounds.js';
 import { createCredentials, storeToml } from './towns.js';
@@ -16,6 +18,7 @@ export interface CompareOptions {
   seconds: number;
   warmupSeconds: number;
   connections: number;
+  writeConnections: number;
   log: (msg: string) => void;
 }
 
@@ -45,8 +48,22 @@ export async function runCompare(o: CompareOptions): Promise<void> {
     for (const [i, b] of builds.entries()) scenarios.push({ name: `${b.label} ${v.name}`, servers: v.servers[i]!, load: status(v.headers), connections: o.connections });
   }
   o.log(`compare ${ROOT} (this) with ${other} (other): ${scenarios.length} scenarios x ${P} processes x ${o.rounds} rounds x ${o.seconds}s`);
-  const s = await runRounds(scenarios, { rounds: o.rounds, seconds: o.seconds, warmupSeconds: o.warmupSeconds }, o.log);
-  await Promise.all([...keyed.flat(), ...open.flat(), ...bares].map((x) => stopServer(x)));
+  const plan = { rounds: o.rounds, seconds: o.seconds, warmupSeconds: o.warmupSeconds };
+  const s = await runRounds(scenarios, plan, o.log);
+  await Promise.all([...keyed.flat(), ...open.flat()].map((x) => stopServer(x)));
+
+  // Writes: fresh servers of both builds for each durability, interleaved the same way.
+  const durabilities = ['always', 'none'] as const;
+  const writers = await Promise.all(
+    durabilities.map((d) => Promise.all(builds.map((b) => several(P, () => startTownhall({ root: b.root, toml: storeToml(d, WRITE_STORE) }))))),
+  );
+  const writeScenarios: Scenario[] = [{ name: 'bare write', servers: bares, load: POST_BACKLOG, connections: o.writeConnections }];
+  durabilities.forEach((d, k) => {
+    for (const [i, b] of builds.entries()) writeScenarios.push({ name: `${b.label} POST /v1/backlog "${d}"`, servers: writers[k]![i]!, load: POST_BACKLOG, connections: o.writeConnections });
+  });
+  o.log(`writes: ${writeScenarios.length} scenarios x ${P} processes x ${o.rounds} rounds x ${o.seconds}s`);
+  const w = await runRounds(writeScenarios, plan, o.log);
+  await Promise.all([...writers.flat(2), ...bares].map((x) => stopServer(x)));
 
   console.log(`\nthis build: ${ROOT}\nother build: ${other}`);
   const vsBare: Row[] = [{ name: 'bare node:http, same bytes', samples: s[0]! }];
@@ -58,5 +75,14 @@ export async function runCompare(o: CompareOptions): Promise<void> {
     vsOther.push({ name: `this ${v.name}`, samples: mine, base: theirs, target: { atLeast: 0.95, byCpu: true, label: 'no slower (>= 0.95)' } });
   });
   printTable(`both builds against bare node:http, ${o.connections} connections, ${P} processes x ${o.rounds} rounds x ${o.seconds}s`, 'bare', vsBare);
+  const writesVsBare: Row[] = [{ name: 'bare node:http, reads + parses the body, 201', samples: w[0]! }];
+  durabilities.forEach((d, k) => {
+    const mine = w[1 + 2 * k]!;
+    const theirs = w[2 + 2 * k]!;
+    writesVsBare.push({ name: `this POST /v1/backlog "${d}"`, samples: mine, base: w[0]! }, { name: `other POST /v1/backlog "${d}"`, samples: theirs, base: w[0]! });
+    vsOther.push({ name: `this POST /v1/backlog "${d}"`, samples: mine, base: theirs, target: { atLeast: 0.95, byCpu: false, label: 'no slower (>= 0.95 req/s)' } });
+  });
+  vsOther.push({ name: 'this "none" against this "always"', samples: w[3]!, base: w[1]!, target: { atLeast: 1, byCpu: false, label: 'never slower (>= 1.00 req/s)' } });
+  printTable(`both builds' writes against bare node:http, ${o.writeConnections} connections, ${P} processes x ${o.rounds} rounds x ${o.seconds}s`, 'bare', writesVsBare);
   printTable('this build against the other (ratio above 1: this one is faster / cheaper)', 'other', vsOther);
 }

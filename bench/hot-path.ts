@@ -21,7 +21,10 @@ import { runWrk } from './wrk.js';
  * What a compaction costs is measured by --scale (its pause) and stated
  * beside these figures in the README.
  */
-const WRITE_STORE = 'compact_after_bytes = 1073741824\n';
+export const WRITE_STORE = 'compact_after_bytes = 1073741824\n';
+
+/** The write every write scenario repeats: one backlog item. */
+export const POST_BACKLOG = { requests: [{ method: 'POST', path: '/v1/backlog', headers: JSON_HEADERS, body: BACKLOG_BODY }] };
 
 export interface HotPathOptions extends RoundPlan {
   processes: number;
@@ -125,7 +128,7 @@ export async function runHotPath(o: HotPathOptions): Promise<void> {
   const always = await several(P, () => startTownhall({ toml: storeToml('always', WRITE_STORE) }));
   const none = await several(P, () => startTownhall({ toml: storeToml('none', WRITE_STORE) }));
   const w = o.writeConnections;
-  const post = { requests: [{ method: 'POST', path: '/v1/backlog', headers: JSON_HEADERS, body: BACKLOG_BODY }] };
+  const post = POST_BACKLOG;
   const writes: Scenario[] = [
     { name: 'bare node:http, reads + parses the body, 201', servers: bares, load: post, connections: w },
     { name: 'Townhall POST /v1/backlog durability "always"', servers: always, load: post, connections: w },

@@ -15,7 +15,7 @@ import { wrkVersion } from './wrk.js';
 const USAGE = `Usage: npm run bench -- [mode] [options]
 
 Modes (default: the hot path: GET /v1/status, /health, POST /v1/backlog against bare node:http)
-  --compare DIR   the read hot path of this build beside the build in DIR (a checkout
+  --compare DIR   the hot path (reads, writes) of this build beside the build in DIR (a checkout
                   with node_modules and dist/ built), e.g. the previous main
   --scale         towns of 1k, 10k and 100k records: latencies, RSS, start-up, compaction pause
   --scale-1m      --scale with a 1M-record town too (slow: minutes, several GB of RAM)
@@ -83,7 +83,7 @@ async function main(): Promise<number> {
   console.log(`command: npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''} (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
 
   if (values.compare !== undefined) {
-    await runCompare({ other: values.compare, processes, rounds, seconds, warmupSeconds, connections: 50, log });
+    await runCompare({ other: values.compare, processes, rounds, seconds, warmupSeconds, connections: 50, writeConnections: 64, log });
   } else if (values.scale === true || values['scale-1m'] === true || values['scale-sizes'] !== undefined) {
     const sizes = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
     if (values['scale-1m'] === true) sizes.push(1_000_000);

@@ -6,9 +6,20 @@
 // at a time; it takes the whole batch, writes it with one write(2), durable
 // when it returns with durability "always" (the fd is O_DSYNC, see
 // journalAppend in journal-io.ts; fdatasync(2) after it where there is no
-// O_DSYNC), then resolves every transaction in the batch at once. Records arriving meanwhile form the next batch, so under
-// load each fsync covers many transactions. The loop starts on setImmediate so
-// requests handled in the same event-loop turn share the first flush too.
+// O_DSYNC), then resolves every transaction in the batch at once. Records
+// arriving meanwhile form the next batch, so under load each fsync covers many
+// transactions.
+//
+// When an idle loop starts depends on which side is slow (startsAtOnce):
+// - "always": the disk. The loop starts right after the first record's
+//   transaction (a microtask), so the disk works while the rest of the turn's
+//   requests are handled. Started on setImmediate instead, it waited for the
+//   whole turn (a wave of ~30 requests, ~0.9 ms) with the disk idle, then the
+//   wave waited for the disk with the CPU idle: measured at 64 connections,
+//   31% of flushes started that way, and the event loop was idle 11% of the time.
+// - "none": the CPU. The write is quick, so the loop starts on setImmediate
+//   and the whole turn shares one write and one wave of answers; started at
+//   once, it made twice the flushes and cost ~4% more CPU per write.
 //
 // Durability "none" waits for the same write(2), just not for the disk (as
 // Redis's appendfsync no writes before it replies): an answered transaction
@@ -149,8 +160,10 @@ export function createJournalWriter(options: JournalWriterOptions): JournalWrite
     logger,
   });
 
+  const startsAtOnce = durability === 'always';
   function schedule(): void {
-    if (loop === undefined) loop = new Promise<void>((resolve) => setImmediate(resolve)).then(runLoop);
+    if (loop !== undefined) return;
+    loop = (startsAtOnce ? RESOLVED : new Promise<void>((resolve) => setImmediate(resolve))).then(runLoop);
   }
 
   async function runLoop(): Promise<void> {

@@ -394,6 +394,35 @@ describe('journal store: durability', () => {
     });
   });
 
+  // See journal-writer.ts, "When an idle loop starts".
+  test('an idle writer starts the disk write right after the first transaction with "always", and at the end of the turn with "none"', async () => {
+    for (const durability of ['always', 'none'] as const) {
+      await inTempDir(async (dir) => {
+        const batches: number[] = [];
+        const io: JournalIo = {
+          ...nodeJournalIo,
+          write: (fd, data, offset, length) => {
+            batches.push(data.subarray(offset, offset + length).toString('utf8').split('\n').length - 1);
+            return nodeJournalIo.write(fd, data, offset, length);
+          },
+        };
+        const store = await open(dir, { io, durability });
+        // Two transactions in two macrotasks of one event-loop turn, as two requests read from two sockets are.
+        const done: Promise<void>[] = [];
+        await new Promise<void>((resolve) => {
+          setImmediate(() => done.push(store.transact((tx) => tx.put('tasks', 'a', { id: 'a' }))));
+          setImmediate(() => {
+            done.push(store.transact((tx) => tx.put('tasks', 'b', { id: 'b' })));
+            resolve();
+          });
+        });
+        await Promise.all(done);
+        assert.deepEqual(batches, durability === 'always' ? [1, 1] : [2], `${durability}: records per write(2)`);
+        await store.close();
+      });
+    }
+  });
+
   test('transact and read wait for the durable write with durability "always"', async () => {
     await inTempDir(async (dir) => {
       // The first journal write (durable when it returns: the fd is O_DSYNC) blocks until the test
