@@ -21,8 +21,23 @@ export function hasBody(req: IncomingMessage): boolean {
  * as JSON (FastAPI does; Buttercup's clients rely on it). Shared by REST and MCP.
  */
 export function readBodyText(req: IncomingMessage, maxBytes: number, beforeReading?: () => void, untypedIsJson = false): Promise<string> {
+  return readBody(req, maxBytes, beforeReading, untypedIsJson, decodeUtf8);
+}
+
+/**
+ * The body's bytes, checked and bounded as `readBodyText` says, turned into
+ * what the caller wants by `finish` (which may throw: the promise rejects) in
+ * the same step: on every write that spares a promise per conversion.
+ */
+function readBody<T>(req: IncomingMessage, maxBytes: number, beforeReading: (() => void) | undefined, untypedIsJson: boolean, finish: (bytes: Buffer | null) => T): Promise<T> {
   // A plain function, not async: on every write it saves a promise and a suspended frame per level.
-  if (!hasBody(req)) return Promise.resolve('');
+  if (!hasBody(req)) {
+    try {
+      return Promise.resolve(finish(null));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
   try {
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (declared > maxBytes) throw new HttpError('body.too_large', `The request body must be at most ${maxBytes} bytes.`);
@@ -34,10 +49,11 @@ export function readBodyText(req: IncomingMessage, maxBytes: number, beforeReadi
   } catch (err) {
     return Promise.reject(err);
   }
-  return readAll(req, maxBytes).then(decodeUtf8);
+  return readAll(req, maxBytes, finish);
 }
 
-function decodeUtf8(bytes: Buffer): string {
+function decodeUtf8(bytes: Buffer | null): string {
+  if (bytes === null) return '';
   try {
     return utf8.decode(bytes);
   } catch {
@@ -53,8 +69,8 @@ function decodeUtf8(bytes: Buffer): string {
  * objects per request, on every write. A body cut short (the client left, or
  * a 408 ended the read) rejects with ERR_STREAM_PREMATURE_CLOSE.
  */
-function readAll(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
+function readAll<T>(req: IncomingMessage, maxBytes: number, finish: (bytes: Buffer) => T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
     if (req.destroyed) return reject(prematureClose());
     const chunks: Buffer[] = [];
     let total = 0;
@@ -75,7 +91,11 @@ function readAll(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
     };
     const onEnd = (): void => {
       settle();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+      try {
+        resolve(finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)));
+      } catch (err) {
+        reject(err);
+      }
     };
     const onError = (err: Error): void => {
       settle();
@@ -98,7 +118,11 @@ function prematureClose(): Error {
 
 /** The parsed JSON body (undefined when there is none); see `readBodyText` for the bounds. */
 export function readJsonBody(req: IncomingMessage, maxBytes: number, beforeReading?: () => void, untypedIsJson = false): Promise<unknown> {
-  return readBodyText(req, maxBytes, beforeReading, untypedIsJson).then(parseJson);
+  return readBody(req, maxBytes, beforeReading, untypedIsJson, parseJsonBytes);
+}
+
+function parseJsonBytes(bytes: Buffer | null): unknown {
+  return parseJson(decodeUtf8(bytes));
 }
 
 function parseJson(text: string): unknown {

@@ -24,7 +24,7 @@ import { COLLECTIONS, type Collection, type ReadTx, type WriteTx } from './store
 
 /** One committed change. `json` is the put value's JSON text when it came from a transaction. */
 export type StoreOp =
-  // `absent`: the committed state does not hold the id (its transaction saw so), and apply need not look.
+  // `absent`: the committed state does not hold the id (its transaction saw so, or WriteTx.create vouched), and apply need not look.
   | { kind: 'put'; collection: Collection; id: string; value: unknown; json?: string; absent?: boolean }
   | { kind: 'delete'; collection: Collection; id: string };
 

@@ -94,6 +94,15 @@ export class OverlayTx implements WriteTx {
   }
 
   put(collection: Collection, id: string, value: unknown): void {
+    this.write(collection, id, value, false);
+  }
+
+  create(collection: Collection, id: string, value: unknown): void {
+    this.write(collection, id, value, true);
+  }
+
+  /** A put; `known`: the caller vouches that the committed state does not hold `id` (see WriteTx.create). */
+  private write(collection: Collection, id: string, value: unknown, known: boolean): void {
     this.live();
     const base = this.core.table(collection);
     if (typeof id !== 'string') throw new TypeError('record id must be a string');
@@ -117,7 +126,7 @@ export class OverlayTx implements WriteTx {
       own.set(id, { value: frozen, json, fresh: true, moved: base.has(id) });
     } else {
       undo?.push({ kind: 'drop', collection, id });
-      own.set(id, { value: frozen, json, fresh: !base.has(id), moved: false });
+      own.set(id, { value: frozen, json, fresh: known || !base.has(id), moved: false });
     }
   }
 

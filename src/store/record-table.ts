@@ -106,17 +106,37 @@ export class RecordTable<V = unknown> {
   }
 
   /**
-   * Stores `value` under an `id` the table does not hold, without looking
-   * (the caller knows: a transaction just saw it absent). Returns undefined, as put would.
+   * Stores `value` under an `id` the table should not hold (a transaction saw
+   * it absent, or its creator vouched for it: WriteTx.create), without a
+   * lookup first: the locator's size after the set says whether the id was
+   * new. If it was not, the record is updated in place, as put would do, and
+   * the value it replaced is returned (else undefined).
    */
-  insert(id: string, value: V): undefined {
+  insert(id: string, value: V): V | undefined {
+    const shard = this.locator[shardOf(id)]!;
+    const size = shard.size;
     let newest = this.gens[this.gens.length - 1]!;
-    if (newest.size >= this.generation) this.gens.push((newest = new Map()));
-    else this.guard(newest);
+    const grew = newest.size >= this.generation;
+    if (grew) this.gens.push((newest = new Map()));
+    shard.set(id, newest);
+    if (shard.size === size) {
+      if (grew) this.gens.pop();
+      return this.updateFound(shard, id, value);
+    }
+    if (!grew) this.guard(newest);
     newest.set(id, value);
-    this.locator[shardOf(id)]!.set(id, newest);
     this.count++;
     return undefined;
+  }
+
+  /** The rare end of `insert`: the id was there after all. Finds its generation again and updates it in place. */
+  private updateFound(shard: Map<string, Gen<V>>, id: string, value: V): V | undefined {
+    const gen = this.gens.find((g) => g.has(id))!;
+    shard.set(id, gen);
+    this.guard(gen);
+    const old = gen.get(id);
+    gen.set(id, value);
+    return old;
   }
 
   /** Removes `id`, returning its value (undefined when there was none). */

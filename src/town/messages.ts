@@ -36,7 +36,7 @@ export function enqueueMessage(w: WriteContext, input: EnqueueInput): MessageRec
     created_at: w.now,
     seq: nextSeq(w.tx),
   };
-  w.tx.put('messages', record.id, record);
+  w.tx.create('messages', record.id, record);
   w.wake(record.to_agent);
   return record;
 }

@@ -47,7 +47,7 @@ export function createTask(w: WriteContext, description: string, tags: readonly 
     seq,
     queue_seq: seq,
   };
-  w.tx.put('tasks', task.id, task);
+  w.tx.create('tasks', task.id, task);
   return task;
 }
 

@@ -3,6 +3,7 @@
 // itself; each implementation's test file calls runStoreContract.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { defineIndex } from '../../src/store/derived-index.js';
 import type { Store } from '../../src/store/store.js';
 
 export interface OpenedStore {
@@ -79,6 +80,26 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>)
           ['b1', 'd0', 'a2', 'c3'],
         );
         assert.deepEqual(await store.read((tx) => tx.ids('tasks')), ['b', 'd', 'a', 'c'], 'ids follow the same order');
+      }));
+
+    test('create stores a new id at the end; an id that exists after all is updated in place, its index entry moved, as put does', () =>
+      withStore(async (store) => {
+        const byN = defineIndex<Item>({ name: 'by-n', collection: 'tasks', buckets: (i) => [`n${i.n}`], key: (i) => [i.n] });
+        await store.transact((tx) => {
+          tx.put('tasks', 'a', { id: 'a', n: 0 });
+          tx.put('tasks', 'b', { id: 'b', n: 0 });
+        });
+        assert.equal(await store.read((tx) => tx.index(byN).count('n0')), 2);
+        await store.transact((tx) => {
+          tx.create('tasks', 'c', { id: 'c', n: 1 });
+          assert.deepEqual(tx.get('tasks', 'c'), { id: 'c', n: 1 }, 'the transaction sees its own create');
+        });
+        // The caller's promise broken: 'a' exists. The committed state must be put's.
+        await store.transact((tx) => tx.create('tasks', 'a', { id: 'a', n: 1 }));
+        assert.deepEqual(await store.read((tx) => tx.list<Item>('tasks').map((i) => `${i.id}${i.n}`)), ['a1', 'b0', 'c1']);
+        assert.equal(await store.read((tx) => tx.count('tasks')), 3);
+        assert.deepEqual(await store.read((tx) => Array.from(tx.index(byN).entries('n1'), (e) => e.id)), ['a', 'c']);
+        assert.deepEqual(await store.read((tx) => Array.from(tx.index(byN).entries('n0'), (e) => e.id)), ['b']);
       }));
 
     test('delete removes; deleting a missing id is a no-op', () =>
