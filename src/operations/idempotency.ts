@@ -131,7 +131,7 @@ const BY_EXPIRY = defineIndex<StoredAnswer>({
   name: 'idempotency-expiry',
   collection: 'idempotency',
   buckets: (r) => (typeof r.expires_at === 'number' ? ['answers'] : []),
-  key: (r) => [r.expires_at],
+  key: (r) => r.expires_at,
 });
 
 /** Deletes expired records; called on a timer, not on the request path. */

@@ -1,7 +1,8 @@
 // Cursor pagination shared by every list.
 //
-// A list is sorted by a numeric key tuple (e.g. `[seq]`, or `[urgent ? 0 : 1,
-// seq]` for a mailbox); the cursor is the base64url of the last returned key,
+// A list is sorted by a numeric key (e.g. `seq`, or the tuple `[urgent ? 0 : 1,
+// seq]` for a mailbox); the cursor is the base64url of the last returned key
+// as a JSON array (`[seq]` for a one-number key),
 // and the next page holds the items whose key is greater. Keys never repeat,
 // so pages neither skip nor repeat items that stay in the list, even when
 // others are added or removed in between.
@@ -37,7 +38,7 @@ function checkLimit(limit: number): void {
 }
 
 export function encodeCursor(key: SortKey): string {
-  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+  return Buffer.from(JSON.stringify(typeof key === 'number' ? [key] : key), 'utf8').toString('base64url');
 }
 
 export function decodeCursor(cursor: string, keyLength: number): SortKey {

@@ -19,7 +19,8 @@ export function dropFinishedTasks(w: WriteContext, retainMs: number, batch = RET
   const cutoff = w.nowMs - retainMs;
   const doomed: string[] = [];
   for (const { id, key } of w.tx.index(FINISHED).entries('finished')) {
-    if (doomed.length >= batch || (key[0] as number) >= cutoff) break;
+    // FINISHED's key is the tuple [finished at, seq].
+    if (doomed.length >= batch || ((key as readonly number[])[0] as number) >= cutoff) break;
     doomed.push(id);
   }
   for (const id of doomed) w.tx.delete('tasks', id);

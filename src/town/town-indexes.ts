@@ -57,7 +57,7 @@ export const TASKS = defineIndex<TaskRecord>({
     }
     return out;
   },
-  key: (t) => [t.seq],
+  key: (t) => t.seq,
 });
 
 /** The backlog (pending, nobody assigned) in queue order: one bucket, `backlog`. */
@@ -65,7 +65,7 @@ export const BACKLOG = defineIndex<TaskRecord>({
   name: 'backlog',
   collection: 'tasks',
   buckets: (t) => (t.state === 'pending' && t.assigned_to === null ? ['backlog'] : []),
-  key: (t) => [t.queue_seq],
+  key: (t) => t.queue_seq,
 });
 
 /** Finished tasks by the time they finished, oldest first: one bucket, `finished` (retention). */
@@ -99,7 +99,7 @@ export const ASSIGNMENTS = defineIndex<MessageRecord>({
   name: 'assignments',
   collection: 'messages',
   buckets: (m) => (m.kind === 'task_assign' && m.task_id !== null ? [m.task_id] : []),
-  key: (m) => [m.seq],
+  key: (m) => m.seq,
 });
 
 /** What `meta` holds for a remembered CRS message id or early cancel (crs.ts). */
@@ -119,7 +119,7 @@ export const CRS_MEMORY = defineIndex<RememberedCrs>({
   name: 'crs-memory',
   collection: 'meta',
   buckets: (v) => (isRememberedCrs(v) ? ['crs-memory'] : []),
-  key: (v) => [v.at],
+  key: (v) => v.at,
 });
 
 const ALL = [TASKS, BACKLOG, FINISHED, MAILBOXES, ASSIGNMENTS, CRS_MEMORY] as const;

@@ -124,6 +124,19 @@ test('a transaction that writes while it walks a bucket sees the bucket as it wa
   assert.deepEqual(seen, ['a', 'b', 'c']);
 });
 
+test('a number key sorts as its one-element tuple, against numbers and tuples alike', () => {
+  const sign = (n: number): number => Math.sign(n);
+  assert.equal(compareKeys(1, 2), -1);
+  assert.equal(sign(compareKeys(5, [5])), 0);
+  assert.equal(sign(compareKeys([5], 5)), 0);
+  assert.equal(sign(compareKeys(5, [5, 0])), -1, 'a shorter tuple first');
+  assert.equal(sign(compareKeys([4, 9], 5)), -1);
+  assert.equal(sign(compareKeys(6, [5, 9])), 1);
+  // A list keyed by numbers pages with a tuple cursor, as decodeCursor gives.
+  const list = SortedEntries.from([3, 1, 2].map((n) => ({ key: n, id: `i${n}`, value: n })));
+  assert.deepEqual(Array.from(list.after([1]), (e) => e.id), ['i2', 'i3']);
+});
+
 test('SortedEntries keeps order across chunk splits, removals and iteration during change', () => {
   const list = new SortedEntries<number>();
   const keys: number[] = [];

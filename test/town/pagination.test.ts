@@ -33,6 +33,12 @@ test('cursors round-trip and reject anything a list did not return', () => {
   }
 });
 
+test('a one-number key makes the same cursor as its one-element tuple (cursors a client holds stay valid)', () => {
+  assert.equal(encodeCursor(42), encodeCursor([42]));
+  assert.equal(encodeCursor(42), Buffer.from('[42]').toString('base64url'));
+  assert.deepEqual(decodeCursor(encodeCursor(42), 1), [42]);
+});
+
 test('paginate sorts by key and sets next_cursor only when more remain', () => {
   const items = [5, 1, 4, 2, 3];
   const p1 = paginate(items, (n) => [n], 1, { limit: 2 });
