@@ -128,11 +128,10 @@ export async function runHotPath(o: HotPathOptions): Promise<void> {
   const always = await several(P, () => startTownhall({ toml: storeToml('always', WRITE_STORE) }));
   const none = await several(P, () => startTownhall({ toml: storeToml('none', WRITE_STORE) }));
   const w = o.writeConnections;
-  const post = POST_BACKLOG;
   const writes: Scenario[] = [
-    { name: 'bare node:http, reads + parses the body, 201', servers: bares, load: post, connections: w },
-    { name: 'Townhall POST /v1/backlog durability "always"', servers: always, load: post, connections: w },
-    { name: 'Townhall POST /v1/backlog durability "none"', servers: none, load: post, connections: w },
+    { name: 'bare node:http, reads + parses the body, 201', servers: bares, load: POST_BACKLOG, connections: w },
+    { name: 'Townhall POST /v1/backlog durability "always"', servers: always, load: POST_BACKLOG, connections: w },
+    { name: 'Townhall POST /v1/backlog durability "none"', servers: none, load: POST_BACKLOG, connections: w },
   ];
   o.log(`writes: ${writes.length} scenarios x ${P} processes x ${o.rounds} rounds x ${o.seconds}s`);
   const wr = await runRounds(writes, plan, o.log);

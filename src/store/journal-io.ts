@@ -50,3 +50,26 @@ export function journalAppend(durability: 'always' | 'none'): { flags: number; s
   if (durability === 'always' && dsync !== undefined) return { flags: flags | dsync, synced: true };
   return { flags, synced: false };
 }
+
+/** Writes all of `data` at the end of the file, however many write(2)s that takes. */
+export async function writeFully(io: JournalIo, fd: number, data: Buffer): Promise<void> {
+  for (let offset = 0; offset < data.length; ) {
+    const n = await io.write(fd, data, offset, data.length - offset);
+    if (n <= 0) throw new Error('write returned no progress');
+    offset += n;
+  }
+}
+
+/**
+ * The probe after a failed write: make the directory's entries durable (a
+ * compaction may have renamed a journal in without a durable entry), cut
+ * journal.log back to its first `goodBytes`, and append `record` durably.
+ * Throws what the first failing step throws.
+ */
+export async function probeJournal(io: JournalIo, dir: string, fd: number, goodBytes: number, record: Buffer): Promise<void> {
+  await io.syncDir(dir);
+  await io.ftruncate(fd, goodBytes);
+  await io.fdatasync(fd);
+  await writeFully(io, fd, record);
+  await io.fdatasync(fd);
+}

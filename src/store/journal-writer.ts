@@ -51,7 +51,7 @@
 //
 // Memory stays bounded: the batch holds at most the in-flight requests.
 import { close as closeFd } from 'node:fs';
-import type { JournalIo } from './journal-io.js';
+import { probeJournal, writeFully, type JournalIo } from './journal-io.js';
 import { encodeRecord } from './journal-record.js';
 import { StoreUnavailableError, errnoCode } from './store-errors.js';
 import { createCompactor } from './journal-compaction.js';
@@ -187,7 +187,7 @@ export function createJournalWriter(options: JournalWriterOptions): JournalWrite
     let data: Buffer;
     try {
       data = Buffer.from(batch.lines.join(''), 'utf8');
-      await writeAll(data);
+      await writeFully(io, fd, data);
       if (durability === 'always' && !options.append.synced) await io.fdatasync(fd);
     } catch (err) {
       await writeFailed('write', err);
@@ -200,14 +200,6 @@ export function createJournalWriter(options: JournalWriterOptions): JournalWrite
     flushedSeq = batchEnd;
     compactor.flushed(batchEnd, stats.journalBytes);
     batch.resolve();
-  }
-
-  async function writeAll(data: Buffer): Promise<void> {
-    for (let offset = 0; offset < data.length; ) {
-      const n = await io.write(fd, data, offset, data.length - offset);
-      if (n <= 0) throw new Error('write returned no progress');
-      offset += n;
-    }
   }
 
   async function finishCompaction(): Promise<void> {
@@ -275,11 +267,7 @@ export function createJournalWriter(options: JournalWriterOptions): JournalWrite
     if (closing !== undefined) return;
     const line = Buffer.from(encodeRecord(lastSeq + 1, []), 'utf8');
     try {
-      await io.syncDir(options.dir); // a compaction may have renamed a journal in without a durable entry
-      await io.ftruncate(fd, stats.journalBytes);
-      await io.fdatasync(fd);
-      await writeAll(line);
-      await io.fdatasync(fd);
+      await probeJournal(io, options.dir, fd, stats.journalBytes, line);
     } catch (err) {
       logger.warn(`journal ${file} still fails (${errnoCode(err)}); writes stay refused, retrying in ${writeDelay} ms`);
       scheduleProbe();
